@@ -1,0 +1,35 @@
+# Every target makes its own .venv and installs what it needs: a fresh clone
+# needs only python3 (>= 3.11) and make.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.dev
+	$(PY) -m pip install -q -e '.[bench]'
+	touch $@
+
+demo: $(VENV)/.dev
+	$(VENV)/bin/openrouter-imagegen demo --output demo-output
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
+	$(PY) -m mypy src
+
+# Lint first, so that the run ends with pytest's summary line.
+test: lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.bench
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,261 @@
+"""Every exception and warning the library raises, in one hierarchy.
+
+```
+ImagegenError
+├── ValidationError (also ValueError)      bad JSON or a value of the wrong shape
+├── ImageError
+│   ├── ImageUnavailableError              a call with no result
+│   ├── ImageIsRemoteError                 the result is a URL and fetching was not asked for
+│   ├── ImageDecodeError (also ValueError) invalid base64 or a malformed data URL
+│   ├── UnknownImageFormatError (also ValueError)
+│   └── ImageDownloadError                 fetching a remote result failed
+├── MissingDependencyError (also ImportError)
+└── APIError                               anything the server or the transport did wrong
+    ├── BadRequestError 400, AuthenticationError 401, InsufficientCreditsError 402,
+    │   PermissionDeniedError 403, NotFoundError 404, RateLimitError 429, ServerError 5xx
+    ├── APIConnectionError
+    │   └── APITimeoutError
+    └── StreamError                        a stream that failed, broke or ended early
+```
+
+This module imports nothing heavy: the models layer raises from here, and
+every later layer adds to it only by subclassing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openrouter_imagegen.models.events import ImageGenCallPartialImageEvent
+    from openrouter_imagegen.models.operations import Response
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ImageDecodeError",
+    "ImageDownloadError",
+    "ImageError",
+    "ImageIsRemoteError",
+    "ImageSkippedWarning",
+    "ImageUnavailableError",
+    "ImagegenError",
+    "ImagegenWarning",
+    "InsufficientCreditsError",
+    "MediaTypeMismatchWarning",
+    "MissingDependencyError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StreamError",
+    "StreamWarning",
+    "UnknownImageFormatError",
+    "ValidationError",
+    "shorten",
+]
+
+
+def shorten(value: Any, limit: int = 80) -> str:
+    """The repr of `value`, cut to about `limit` characters with its full length noted."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 3]}... ({len(text):,} chars)"
+
+
+class ImagegenError(Exception):
+    """Base class of every error this library raises."""
+
+
+class ValidationError(ImagegenError, ValueError):
+    """Input that is not what the wire format allows.
+
+    `path` is a JSON path such as `$.output[2].status` (None for malformed
+    JSON); `offset` is the byte offset of malformed JSON (None otherwise).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        value: Any = None,
+        expected: str | None = None,
+        offset: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.value = value
+        self.expected = expected
+        self.offset = offset
+
+
+class ImageError(ImagegenError):
+    """A call's result could not be turned into an image."""
+
+
+class ImageUnavailableError(ImageError):
+    """The call carries no image (failed, unfinished, or an empty result)."""
+
+    def __init__(self, message: str, *, call_id: str | None, status: str | None) -> None:
+        super().__init__(message)
+        self.call_id = call_id
+        self.status = status
+
+
+class ImageIsRemoteError(ImageError):
+    """The result is a URL; pass `fetch=True` to download it."""
+
+    def __init__(self, message: str, *, url: str, call_id: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.call_id = call_id
+
+
+class ImageDecodeError(ImageError, ValueError):
+    """Invalid base64 or a malformed data URL; `offset` is the first bad character."""
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class UnknownImageFormatError(ImageError, ValueError):
+    """The bytes are no image format this library recognises."""
+
+    def __init__(self, message: str, *, head: bytes = b"") -> None:
+        super().__init__(message)
+        self.head = head
+
+
+class ImageDownloadError(ImageError):
+    """Downloading a remote result failed or was refused."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class MissingDependencyError(ImagegenError, ImportError):
+    """An optional extra is needed for this feature."""
+
+    def __init__(self, feature: str, extra: str, package: str) -> None:
+        install = f"pip install 'openrouter-imagegen[{extra}]'"
+        super().__init__(f"{feature} needs {package}; install it with: {install}")
+        self.extra = extra
+
+
+class APIError(ImagegenError):
+    """The server answered with an error, or could not be reached.
+
+    `body` is the parsed error body (`{"error": {"code", "message", ...}}` on
+    OpenRouter), `code` and `message` come from it when present, and
+    `generation_id` is the `X-Generation-Id` response header when sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        body: Any = None,
+        code: Any = None,
+        generation_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+        self.code = code
+        self.generation_id = generation_id
+
+    def __str__(self) -> str:
+        prefix = f"{self.status_code}: " if self.status_code is not None else ""
+        return prefix + self.message
+
+
+class BadRequestError(APIError):
+    """400: the request was malformed; OpenRouter's message says which field."""
+
+
+class AuthenticationError(APIError):
+    """401: missing or wrong API key."""
+
+
+class InsufficientCreditsError(APIError):
+    """402: the account has no credits left for this request."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the key may not do this (moderation, region, or key limits)."""
+
+
+class NotFoundError(APIError):
+    """404: unknown model or endpoint."""
+
+
+class RateLimitError(APIError):
+    """429: `retry_after` holds the server's wait in seconds when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the server or an upstream provider failed."""
+
+
+class APIConnectionError(APIError):
+    """The server could not be reached or dropped the connection."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request took longer than its timeout."""
+
+
+class StreamError(APIError):
+    """A stream failed, broke, or ended before its final event.
+
+    Nothing received is lost: `response` is the last snapshot built (None when
+    no response event arrived) and `partial_images` every partial image event
+    received, in order. `event_index` and `offset` locate the problem in the
+    stream when it was one of framing or JSON.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: Response | None = None,
+        partial_images: list[ImageGenCallPartialImageEvent] | None = None,
+        event_index: int | None = None,
+        offset: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.response = response
+        self.partial_images = partial_images if partial_images is not None else []
+        self.event_index = event_index
+        self.offset = offset
+
+
+class ImagegenWarning(UserWarning):
+    """Base class of every warning this library emits."""
+
+
+class MediaTypeMismatchWarning(ImagegenWarning):
+    """A data URL claimed one media type but the bytes are another."""
+
+
+class ImageSkippedWarning(ImagegenWarning):
+    """A call without an image was skipped by `Response.images()` or `save_images`."""
+
+
+class StreamWarning(ImagegenWarning):
+    """Something odd but recoverable in a stream (a repeated event, a late correction)."""

@@ -1,0 +1,387 @@
+"""The Responses API's output items and the response they arrive in.
+
+Names follow OpenRouter's TypeScript SDK (`@openrouter/sdk/models/operations`),
+whose `OutputImageGenerationCall` page is this project's seed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
+
+import msgspec
+
+from openrouter_imagegen.models._base import (
+    MISSING,
+    Converter,
+    KeptWhole,
+    OpenUnion,
+    WireModel,
+    decode_json,
+    validation_error,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from openrouter_imagegen.images import GeneratedImage
+
+__all__ = [
+    "IncompleteDetails",
+    "Output",
+    "OutputAssistant",
+    "OutputContent",
+    "OutputFileSearchCall",
+    "OutputFunctionCall",
+    "OutputImageGenerationCall",
+    "OutputReasoning",
+    "OutputRefusalContent",
+    "OutputStatusEnum3",
+    "OutputTextContent",
+    "OutputTypeImageGenerationCall",
+    "OutputWebSearchCall",
+    "ReasoningText",
+    "Response",
+    "ResponseError",
+    "ResponseStatus",
+    "ResponseUsage",
+    "UnknownContent",
+    "UnknownOutput",
+    "parse_response",
+]
+
+
+class OutputTypeImageGenerationCall(StrEnum):
+    """The `type` of an image generation call: it has a single value."""
+
+    IMAGE_GENERATION_CALL = "image_generation_call"
+
+
+class OutputStatusEnum3(StrEnum):
+    """The status of an image generation call."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    GENERATING = "generating"
+    FAILED = "failed"
+
+
+class ResponseStatus(StrEnum):
+    """The status of a whole response."""
+
+    COMPLETED = "completed"
+    INCOMPLETE = "incomplete"
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    QUEUED = "queued"
+
+
+_IMAGE_CALL_STATUSES = ", ".join(repr(s.value) for s in OutputStatusEnum3)
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _known(enum: type[_E], value: str) -> _E | str:
+    """`value` as a member of `enum` when it is one; the raw string otherwise."""
+    try:
+        return enum(value)
+    except ValueError:
+        return value
+
+
+class OutputImageGenerationCall(WireModel, kw_only=True):
+    """The seed: one image generation call in a response's `output`.
+
+    `result` is the image: bare base64 on OpenAI-style providers, sometimes a
+    `data:` URL or an https URL; None while unfinished or when failed.
+    `status` is an `OutputStatusEnum3` member for the four known values and
+    the raw string for any other (then `status_known` is False), so that a
+    new status value never stops a response from parsing.
+    """
+
+    type: OutputTypeImageGenerationCall = OutputTypeImageGenerationCall.IMAGE_GENERATION_CALL
+    id: str
+    result: str | None = None
+    status: str
+    prompt: str | None = None
+
+    __always_emit__: ClassVar[frozenset[str]] = frozenset({"result"})
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, OutputStatusEnum3):
+            self.status = _known(OutputStatusEnum3, self.status)
+
+    @classmethod
+    def _convert(cls, data: Any, path: str, strict: bool) -> Self:
+        # On the wire `type` is required, even though Python gives it a default.
+        if isinstance(data, dict) and data.get("type") != "image_generation_call":
+            problem = None if "type" in data else "required field missing"
+            found = data.get("type", None) if "type" in data else MISSING
+            raise validation_error(f"{path}.type", found, "'image_generation_call'", problem)
+        return super()._convert(data, path, strict)
+
+    def _validate(self, path: str, strict: bool) -> None:
+        if strict and not self.status_known:
+            raise validation_error(f"{path}.status", self.status, f"one of {_IMAGE_CALL_STATUSES}")
+
+    @property
+    def status_known(self) -> bool:
+        """False when the server sent a status this library does not know."""
+        return isinstance(self.status, OutputStatusEnum3)
+
+    def image(self, **options: Any) -> GeneratedImage:
+        """The decoded image; see `openrouter_imagegen.images.decode_result` for `options`."""
+        from openrouter_imagegen.images import image_from_call
+
+        return image_from_call(self, **options)
+
+
+class OutputTextContent(WireModel, kw_only=True):
+    """Text in an assistant message."""
+
+    type: Literal["output_text"] = "output_text"
+    text: str
+    annotations: list[Any] = msgspec.field(default_factory=list)
+    logprobs: list[Any] | None = None
+
+
+class OutputRefusalContent(WireModel, kw_only=True):
+    """A refusal in an assistant message."""
+
+    type: Literal["refusal"] = "refusal"
+    refusal: str
+
+
+class UnknownContent(KeptWhole, kw_only=True):
+    """A content part of a kind this library does not model, kept whole in `raw`."""
+
+
+CONTENT = OpenUnion([OutputTextContent, OutputRefusalContent], UnknownContent)
+
+if TYPE_CHECKING:
+    OutputContent = OutputTextContent | OutputRefusalContent | UnknownContent
+    _ContentList = list[OutputContent]
+else:
+    # Built by CONTENT, not by msgspec (see WireModel.__converters__).
+    OutputContent = Any
+    _ContentList = Any
+
+
+class OutputAssistant(WireModel, kw_only=True):
+    """An assistant message (`type: "message"`)."""
+
+    type: Literal["message"] = "message"
+    id: str | None = None
+    role: str = "assistant"
+    status: str | None = None
+    content: _ContentList = msgspec.field(default_factory=list)
+    phase: str | None = None
+
+    __converters__: ClassVar[dict[str, Converter]] = {"content": CONTENT.convert_list}
+
+    @property
+    def text(self) -> str:
+        """The message's text parts joined."""
+        return "".join(part.text for part in self.content if isinstance(part, OutputTextContent))
+
+
+class ReasoningText(WireModel, kw_only=True):
+    """One summary or content part of a reasoning item."""
+
+    type: str = "summary_text"
+    text: str = ""
+
+
+class OutputReasoning(WireModel, kw_only=True):
+    """A reasoning item (`type: "reasoning"`)."""
+
+    type: Literal["reasoning"] = "reasoning"
+    id: str | None = None
+    summary: list[ReasoningText] = msgspec.field(default_factory=list)
+    content: list[ReasoningText] | None = None
+    encrypted_content: str | None = None
+    status: str | None = None
+
+
+class OutputFunctionCall(WireModel, kw_only=True):
+    """A function tool call (`type: "function_call"`)."""
+
+    type: Literal["function_call"] = "function_call"
+    id: str | None = None
+    call_id: str
+    name: str
+    arguments: str
+    namespace: str | None = None
+    status: str | None = None
+
+
+class OutputWebSearchCall(WireModel, kw_only=True):
+    """A web search call (`type: "web_search_call"`)."""
+
+    type: Literal["web_search_call"] = "web_search_call"
+    id: str
+    status: str
+    action: dict[str, Any] | None = None
+
+
+class OutputFileSearchCall(WireModel, kw_only=True):
+    """A file search call (`type: "file_search_call"`)."""
+
+    type: Literal["file_search_call"] = "file_search_call"
+    id: str
+    status: str
+    queries: list[str] = msgspec.field(default_factory=list)
+    results: list[Any] | None = None
+
+
+class UnknownOutput(KeptWhole, kw_only=True):
+    """An output item of a kind this library does not model, kept whole in `raw`.
+
+    The API adds kinds often; keeping them means one new kind never breaks a
+    response, and it serialises back unchanged.
+    """
+
+
+OUTPUT = OpenUnion(
+    [
+        OutputImageGenerationCall,
+        OutputAssistant,
+        OutputReasoning,
+        OutputFunctionCall,
+        OutputWebSearchCall,
+        OutputFileSearchCall,
+    ],
+    UnknownOutput,
+)
+
+if TYPE_CHECKING:
+    Output = (
+        OutputImageGenerationCall
+        | OutputAssistant
+        | OutputReasoning
+        | OutputFunctionCall
+        | OutputWebSearchCall
+        | OutputFileSearchCall
+        | UnknownOutput
+    )
+    _OutputList = list[Output]
+else:
+    # Built by OUTPUT, not by msgspec (see WireModel.__converters__).
+    Output = Any
+    _OutputList = Any
+
+
+class ResponseError(WireModel, kw_only=True):
+    """The `error` of a failed response."""
+
+    code: str | int | None = None
+    message: str | None = None
+
+
+class IncompleteDetails(WireModel, kw_only=True):
+    """Why a response is incomplete."""
+
+    reason: str | None = None
+
+
+class ResponseUsage(WireModel, kw_only=True):
+    """Token counts, and OpenRouter's cost in credits."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    input_tokens_details: dict[str, Any] | None = None
+    output_tokens_details: dict[str, Any] | None = None
+    cost: int | float | None = None
+    is_byok: bool | None = None
+    cost_details: dict[str, Any] | None = None
+
+
+class Response(WireModel, kw_only=True):
+    """A Responses API response: `output` and its envelope.
+
+    Only `output` is required on input: providers omit envelope fields freely,
+    so every other field is None when absent and comes back absent.
+    """
+
+    id: str | None = None
+    object: str | None = None
+    created_at: int | float | None = None
+    completed_at: int | float | None = None
+    model: str | None = None
+    status: str | None = None
+    output: _OutputList
+    error: ResponseError | None = None
+    incomplete_details: IncompleteDetails | None = None
+    usage: ResponseUsage | None = None
+    given_output_text: str | None = msgspec.field(default=None, name="output_text")
+    instructions: Any = None
+    metadata: dict[str, Any] | None = None
+    tools: list[Any] | None = None
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    temperature: int | float | None = None
+    top_p: int | float | None = None
+    presence_penalty: int | float | None = None
+    frequency_penalty: int | float | None = None
+    top_logprobs: int | None = None
+    max_output_tokens: int | None = None
+    max_tool_calls: int | None = None
+    previous_response_id: str | None = None
+    prompt: Any = None
+    reasoning: Any = None
+    text: Any = None
+    truncation: Any = None
+    background: bool | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    user: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    error_type: Any = None
+    openrouter_metadata: Any = None
+
+    __converters__: ClassVar[dict[str, Converter]] = {"output": OUTPUT.convert_list}
+
+    def __post_init__(self) -> None:
+        if self.status is not None and not isinstance(self.status, ResponseStatus):
+            self.status = _known(ResponseStatus, self.status)
+
+    @property
+    def image_generation_calls(self) -> list[OutputImageGenerationCall]:
+        """The image generation calls in `output`, in order."""
+        return [item for item in self.output if isinstance(item, OutputImageGenerationCall)]
+
+    @property
+    def output_text(self) -> str:
+        """The `output_text` the server sent, else the assistant messages' text joined."""
+        if self.given_output_text is not None:
+            return self.given_output_text
+        return "".join(item.text for item in self.output if isinstance(item, OutputAssistant))
+
+    def images(self, **options: Any) -> list[GeneratedImage]:
+        """Every call's image, in order; calls without one are skipped with a warning.
+
+        See `openrouter_imagegen.images.images_from_calls` for `options`
+        (`strict=True` raises at the first call without an image instead).
+        """
+        from openrouter_imagegen.images import images_from_calls
+
+        return images_from_calls(self.image_generation_calls, **options)
+
+    def save_images(self, directory: str | Path, **options: Any) -> list[Path]:
+        """Save every call's image into `directory`; see `images.save_images`."""
+        from openrouter_imagegen.images import save_images
+
+        return save_images(self, directory, **options)
+
+
+def parse_response(data: bytes | bytearray | memoryview | str, *, strict: bool = False) -> Response:
+    """Parse a Responses API response body (JSON) into a `Response`.
+
+    Raises `ValidationError` naming the JSON path (or byte offset for
+    malformed JSON) and what was expected.
+    """
+    return Response._convert(decode_json(data), "$", strict)
