@@ -1,0 +1,39 @@
+"""Images: a call's `result` to bytes, media type, dimensions, safe files and Pillow.
+
+No network I/O unless asked (`fetch=True`); nothing heavy is imported until
+used (httpx for downloads, Pillow for `to_pil()`).
+"""
+
+from openrouter_imagegen.images._decode import b64decode_lenient, parse_data_url
+from openrouter_imagegen.images._fetch import afetch_image_bytes, fetch_image_bytes
+from openrouter_imagegen.images._files import safe_filename, write_atomic
+from openrouter_imagegen.images._image import (
+    GeneratedImage,
+    adecode_result,
+    aimage_from_call,
+    aimages_from_calls,
+    decode_result,
+    image_from_call,
+    images_from_calls,
+    save_images,
+)
+from openrouter_imagegen.images._sniff import dimensions, sniff_media_type
+
+__all__ = [
+    "GeneratedImage",
+    "adecode_result",
+    "afetch_image_bytes",
+    "aimage_from_call",
+    "aimages_from_calls",
+    "b64decode_lenient",
+    "decode_result",
+    "dimensions",
+    "fetch_image_bytes",
+    "image_from_call",
+    "images_from_calls",
+    "parse_data_url",
+    "safe_filename",
+    "save_images",
+    "sniff_media_type",
+    "write_atomic",
+]

@@ -1,0 +1,343 @@
+"""`GeneratedImage`, and turning a call's result into one."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pybase64
+
+from openrouter_imagegen._exceptions import (
+    ImageIsRemoteError,
+    ImageSkippedWarning,
+    ImageUnavailableError,
+    MediaTypeMismatchWarning,
+    MissingDependencyError,
+    UnknownImageFormatError,
+)
+from openrouter_imagegen.images._decode import Source, b64decode_lenient, classify, parse_data_url
+from openrouter_imagegen.images._fetch import afetch_image_bytes, display_url, fetch_image_bytes
+from openrouter_imagegen.images._files import safe_filename, write_atomic
+from openrouter_imagegen.images._sniff import (
+    EXTENSIONS,
+    describe_head,
+    dimensions,
+    sniff_media_type,
+)
+
+if TYPE_CHECKING:
+    import httpx
+    from PIL import Image
+
+__all__ = [
+    "GeneratedImage",
+    "HasImageResult",
+    "adecode_result",
+    "aimage_from_call",
+    "aimages_from_calls",
+    "decode_result",
+    "image_from_call",
+    "images_from_calls",
+    "save_images",
+]
+
+
+class HasImageResult(Protocol):
+    """What the images layer needs of a call: `OutputImageGenerationCall` has it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def result(self) -> str | None: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+class GeneratedImage:
+    """The decoded image of a call: bytes, what they are, and ways to keep them.
+
+    `media_type` comes from the bytes' own signature; `declared_media_type`
+    is what a data URL (or a download's Content-Type) claimed.
+    """
+
+    __slots__ = (
+        "call_id",
+        "data",
+        "declared_media_type",
+        "height",
+        "media_type",
+        "source",
+        "url",
+        "width",
+    )
+
+    def __init__(
+        self,
+        data: bytes,
+        *,
+        source: Source,
+        call_id: str | None = None,
+        declared_media_type: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        media_type = sniff_media_type(data)
+        if media_type is None:
+            where = f" of call {call_id!r}" if call_id else ""
+            raise UnknownImageFormatError(
+                f"the result{where} is no known image format: it starts with {describe_head(data)}",
+                head=data[:16],
+            )
+        self.data = data
+        self.media_type = media_type
+        self.declared_media_type = declared_media_type
+        self.source: Source = source
+        self.call_id = call_id
+        self.url = url
+        size = dimensions(data, media_type)
+        self.width: int | None = size[0] if size else None
+        self.height: int | None = size[1] if size else None
+        if (
+            declared_media_type
+            and declared_media_type != media_type
+            and not (declared_media_type == "image/jpg" and media_type == "image/jpeg")
+        ):
+            warnings.warn(
+                f"call {call_id!r} claims {declared_media_type} but its bytes are {media_type}",
+                MediaTypeMismatchWarning,
+                stacklevel=4,
+            )
+
+    @property
+    def extension(self) -> str:
+        """The usual file extension, without the dot (`png`, `jpg`, ...)."""
+        return EXTENSIONS[self.media_type]
+
+    @property
+    def size(self) -> int:
+        """The byte count."""
+        return len(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        dims = f"{self.width}x{self.height}" if self.width is not None else "unknown size"
+        return (
+            f"<GeneratedImage {self.media_type} {dims}, {len(self.data):,} bytes, "
+            f"call_id={self.call_id!r}, source={self.source!r}>"
+        )
+
+    def filename(self) -> str:
+        """The file name `save(directory)` uses: the safe call id and the extension."""
+        stem = self.call_id or "image-" + hashlib.sha256(self.data).hexdigest()[:16]
+        return safe_filename(stem, self.extension)
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the image atomically and return where.
+
+        An existing directory gets `<safe call id>.<extension>`; any other
+        path is the file to write, used as given. Refuses to replace an
+        existing file (`FileExistsError`) unless `overwrite=True`.
+        """
+        target = Path(path)
+        if target.is_dir():
+            target = target / self.filename()
+        return write_atomic(target, self.data, overwrite=overwrite)
+
+    def to_pil(self) -> Image.Image:
+        """The image as a loaded Pillow image (the `pil` extra).
+
+        Pillow's decompression-bomb guard stays on: an image over
+        `PIL.Image.MAX_IMAGE_PIXELS` raises its `DecompressionBombError`.
+        """
+        try:
+            from PIL import Image
+        except ImportError as exc:
+            raise MissingDependencyError("GeneratedImage.to_pil()", "pil", "Pillow") from exc
+        image = Image.open(io.BytesIO(self.data))
+        image.load()
+        return image
+
+    def base64(self) -> str:
+        """The bytes as standard base64."""
+        return pybase64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        """The image as a `data:` URL with its real media type."""
+        return f"data:{self.media_type};base64,{self.base64()}"
+
+
+def _media_type_of(content_type: str | None) -> str | None:
+    return content_type.split(";")[0].strip().lower() or None if content_type else None
+
+
+def _unavailable(call_id: str | None, status: str | None) -> ImageUnavailableError:
+    return ImageUnavailableError(
+        f"image generation call {call_id!r} has no image (status {status or 'unknown'})",
+        call_id=call_id,
+        status=status,
+    )
+
+
+def _from_inline(result: str, source: Source, call_id: str | None) -> GeneratedImage:
+    if source == "data_url":
+        data, declared = parse_data_url(result)
+        return GeneratedImage(data, source=source, call_id=call_id, declared_media_type=declared)
+    return GeneratedImage(b64decode_lenient(result), source=source, call_id=call_id)
+
+
+def _remote(result: str, call_id: str | None) -> ImageIsRemoteError:
+    return ImageIsRemoteError(
+        f"the result of call {call_id!r} is a URL ({display_url(result)}); "
+        "pass fetch=True to download it",
+        url=result,
+        call_id=call_id,
+    )
+
+
+def decode_result(
+    result: str | None,
+    *,
+    call_id: str | None = None,
+    status: str | None = None,
+    fetch: bool = False,
+    allow_http: bool = False,
+    max_bytes: int = 50_000_000,
+    timeout: float = 30.0,
+    http_client: httpx.Client | None = None,
+) -> GeneratedImage:
+    """A result string (bare base64, a data URL, or a URL) as a `GeneratedImage`.
+
+    A URL is downloaded only with `fetch=True` (https only unless
+    `allow_http`, at most `max_bytes`, within `timeout` seconds, through
+    `http_client` when given); otherwise it raises `ImageIsRemoteError`.
+    """
+    if not result or not result.strip():
+        raise _unavailable(call_id, status)
+    source = classify(result)
+    if source != "url":
+        return _from_inline(result, source, call_id)
+    if not fetch:
+        raise _remote(result, call_id)
+    url = result.strip()
+    data, content_type = fetch_image_bytes(
+        url, allow_http=allow_http, max_bytes=max_bytes, timeout=timeout, http_client=http_client
+    )
+    declared = _media_type_of(content_type)
+    return GeneratedImage(
+        data, source="url", call_id=call_id, declared_media_type=declared, url=url
+    )
+
+
+async def adecode_result(
+    result: str | None,
+    *,
+    call_id: str | None = None,
+    status: str | None = None,
+    fetch: bool = False,
+    allow_http: bool = False,
+    max_bytes: int = 50_000_000,
+    timeout: float = 30.0,
+    http_client: httpx.AsyncClient | None = None,
+) -> GeneratedImage:
+    """The async twin of `decode_result` (only a download awaits)."""
+    if not result or not result.strip():
+        raise _unavailable(call_id, status)
+    source = classify(result)
+    if source != "url":
+        return _from_inline(result, source, call_id)
+    if not fetch:
+        raise _remote(result, call_id)
+    url = result.strip()
+    data, content_type = await afetch_image_bytes(
+        url, allow_http=allow_http, max_bytes=max_bytes, timeout=timeout, http_client=http_client
+    )
+    declared = _media_type_of(content_type)
+    return GeneratedImage(
+        data, source="url", call_id=call_id, declared_media_type=declared, url=url
+    )
+
+
+def image_from_call(call: HasImageResult, **options: Any) -> GeneratedImage:
+    """The image of one call; see `decode_result` for `options`."""
+    return decode_result(call.result, call_id=call.id, status=str(call.status), **options)
+
+
+async def aimage_from_call(call: HasImageResult, **options: Any) -> GeneratedImage:
+    """The async twin of `image_from_call`."""
+    return await adecode_result(call.result, call_id=call.id, status=str(call.status), **options)
+
+
+def _with_images(calls: Iterable[HasImageResult], strict: bool) -> list[HasImageResult]:
+    """The calls that carry an image; the others raise (strict) or are named in one warning."""
+    kept, skipped = [], []
+    for call in calls:
+        if call.result and call.result.strip():
+            kept.append(call)
+        elif strict:
+            raise _unavailable(call.id, str(call.status))
+        else:
+            skipped.append(f"{call.id} ({call.status})")
+    if skipped:
+        warnings.warn(
+            f"skipped {len(skipped)} image generation call(s) without an image: "
+            + ", ".join(skipped),
+            ImageSkippedWarning,
+            stacklevel=3,
+        )
+    return kept
+
+
+def images_from_calls(
+    calls: Iterable[HasImageResult], *, strict: bool = False, **options: Any
+) -> list[GeneratedImage]:
+    """The image of every call that has one, in order.
+
+    Calls without an image (failed or unfinished) are skipped with an
+    `ImageSkippedWarning`; with `strict=True` the first raises
+    `ImageUnavailableError` instead.
+    """
+    return [image_from_call(call, **options) for call in _with_images(calls, strict)]
+
+
+async def aimages_from_calls(
+    calls: Iterable[HasImageResult], *, strict: bool = False, **options: Any
+) -> list[GeneratedImage]:
+    """The async twin of `images_from_calls`."""
+    return [await aimage_from_call(call, **options) for call in _with_images(calls, strict)]
+
+
+class _HasCalls(Protocol):
+    @property
+    def image_generation_calls(self) -> list[Any]: ...
+
+
+def save_images(
+    response_or_calls: _HasCalls | Iterable[HasImageResult],
+    directory: str | Path,
+    *,
+    strict: bool = False,
+    overwrite: bool = False,
+    **options: Any,
+) -> list[Path]:
+    """Save every image of a response (or of some calls) into `directory`.
+
+    The directory is created if needed; each file is `<safe call id>.<ext>`,
+    written atomically. Calls without an image are skipped as in
+    `images_from_calls`.
+    """
+    calls: Iterable[HasImageResult] = (
+        response_or_calls.image_generation_calls
+        if hasattr(response_or_calls, "image_generation_calls")
+        else response_or_calls
+    )
+    images = images_from_calls(calls, strict=strict, **options)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [image.save(folder, overwrite=overwrite) for image in images]
