@@ -334,8 +334,8 @@ def test_save_to_a_file_path_and_overwrite(tmp_path: Path) -> None:
     assert target.read_bytes() == PNG
     with pytest.raises(FileExistsError):
         image.save(target)
+    image.save(tmp_path)
     with pytest.raises(FileExistsError):
-        image.save(tmp_path)
         image.save(tmp_path)
     jpeg = decode_result(base64.b64encode(make("JPEG")).decode(), call_id="ig")
     jpeg.save(target, overwrite=True)

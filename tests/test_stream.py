@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import io
+import itertools
 import json
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -297,12 +298,17 @@ def test_repeated_sequence_number_is_ignored_and_recorded() -> None:
     events = event_dicts()
     events.insert(7, copy.deepcopy(events[6]))  # a partial image sent twice
     accumulator = ResponseAccumulator()
+    decoded = list(iter_events([sse_bytes(events)]))
     with pytest.warns(StreamWarning, match="repeated"):
-        for event in iter_events([sse_bytes(events)]):
-            accumulator.feed(event)
+        _feed_all(accumulator, decoded)
     assert len(accumulator.partial_images) == 3
     assert len(accumulator.warnings) == 1
     assert "sequence number 6" in accumulator.warnings[0]
+
+
+def _feed_all(accumulator: ResponseAccumulator, events: list[ev.Event]) -> None:
+    for event in events:
+        accumulator.feed(event)
 
 
 def test_lower_sequence_number_raises() -> None:
@@ -397,7 +403,7 @@ def test_stream_captured_from_the_emulator() -> None:
 @given(st.lists(st.integers(1, len(STREAM) - 1), max_size=40, unique=True))
 def test_property_every_chunking_gives_the_same_events(cuts: list[int]) -> None:
     bounds = [0, *sorted(cuts), len(STREAM)]
-    pieces = [STREAM[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pieces = [STREAM[a:b] for a, b in itertools.pairwise(bounds)]
     assert [e.to_dict() for e in iter_events(pieces)] == [
         e.to_dict() for e in iter_events([STREAM])
     ]

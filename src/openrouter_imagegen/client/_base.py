@@ -1,0 +1,185 @@
+"""What the sync and async clients share: configuration, requests, parsing,
+error mapping, and the sans-I/O core of a stream. The two clients add only
+the I/O: sending, sleeping between retries, reading the body."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import httpx
+import msgspec
+
+from openrouter_imagegen._exceptions import APIError, StreamError
+from openrouter_imagegen.client._chat import ChatChunkTranslator, response_from_chat
+from openrouter_imagegen.client._retry import RetryPolicy, error_from_body
+from openrouter_imagegen.models._base import decode_json
+from openrouter_imagegen.models.events import Event, ImageGenCallPartialImageEvent
+from openrouter_imagegen.models.operations import Response
+from openrouter_imagegen.stream import EventDecoder, ResponseAccumulator
+
+__all__ = ["DEFAULT_BASE_URL", "BaseClient", "Endpoint", "StreamCore", "StreamUpdate"]
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_TIMEOUT = httpx.Timeout(180.0, connect=10.0)
+Endpoint = Literal["responses", "chat"]
+_Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
+_PATHS: dict[str, str] = {"responses": "/responses", "chat": "/chat/completions"}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamUpdate:
+    """One step of a stream: the event, and the response snapshot after it.
+
+    `partial_image` is the event itself when it carried a partial image, so
+    `update.partial_image.image()` decodes the preview.
+    """
+
+    event: Event
+    response: Response
+
+    @property
+    def partial_image(self) -> ImageGenCallPartialImageEvent | None:
+        return self.event if isinstance(self.event, ImageGenCallPartialImageEvent) else None
+
+
+class StreamCore:
+    """Sans-I/O: the bytes of one streamed request in, `StreamUpdate`s out."""
+
+    def __init__(self, endpoint: Endpoint, generation_id: str | None) -> None:
+        self.decoder = EventDecoder(ChatChunkTranslator() if endpoint == "chat" else None)
+        self.accumulator = ResponseAccumulator()
+        self.generation_id = generation_id
+
+    @property
+    def started(self) -> bool:
+        """True once an event arrived: from then on a retry would replay the stream."""
+        return self.decoder.count > 0
+
+    def feed(self, chunk: bytes) -> list[StreamUpdate]:
+        return self._apply(self.decoder.feed, chunk)
+
+    def end(self) -> list[StreamUpdate]:
+        return self._apply(lambda _: self.decoder.end(), b"")
+
+    @property
+    def done(self) -> bool:
+        return self.decoder.done
+
+    def _apply(self, decode: Any, chunk: bytes) -> list[StreamUpdate]:
+        try:
+            return [StreamUpdate(event, self.accumulator.feed(event)) for event in decode(chunk)]
+        except StreamError as exc:
+            raise self._complete(exc) from exc.__cause__
+
+    def finish(self) -> Response:
+        try:
+            return self.accumulator.finish()
+        except StreamError as exc:
+            raise self._complete(exc) from None
+
+    def broken(self, cause: APIError) -> StreamError:
+        """The error for a connection that failed mid-stream, with all received so far."""
+        error = self.accumulator.error(
+            f"the stream broke after {self.decoder.count} event(s): {cause.message}",
+            status_code=cause.status_code,
+        )
+        return self._complete(error)
+
+    def _complete(self, exc: StreamError) -> StreamError:
+        if exc.response is None:
+            exc.response = self.accumulator.response
+        if not exc.partial_images:
+            exc.partial_images = list(self.accumulator.partial_images)
+        if exc.generation_id is None:
+            exc.generation_id = self.generation_id
+        return exc
+
+
+class BaseClient(Generic[_Http]):
+    """Configuration and request handling shared by `ImageClient` and `AsyncImageClient`."""
+
+    _http: _Http
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        app_url: str | None = None,
+        app_name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        retry_deadline: float = 600.0,
+        retry_backoff: float = 0.5,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._api_key = api_key if api_key is not None else os.environ.get("OPENROUTER_API_KEY")
+        self.base_url = (
+            base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
+        ).rstrip("/")
+        self.timeout = (
+            DEFAULT_TIMEOUT
+            if timeout is None
+            else timeout
+            if isinstance(timeout, httpx.Timeout)
+            else httpx.Timeout(timeout)
+        )
+        self.retry = RetryPolicy(max_retries, backoff=retry_backoff, deadline=retry_deadline)
+        headers = {"Content-Type": "application/json"}
+        if app_url:
+            headers["HTTP-Referer"] = app_url
+        if app_name:
+            headers["X-Title"] = app_name
+        headers.update(default_headers or {})
+        self._headers = headers
+
+    @property
+    def max_retries(self) -> int:
+        return self.retry.max_retries
+
+    def __repr__(self) -> str:
+        # Never the key: only whether there is one.
+        key = "set" if self._api_key else "none"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
+
+    def _fetch_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Options for the images layer's downloads: this client's transport and read timeout."""
+        read = self.timeout.read
+        return {"fetch": True, "http_client": self._http, "timeout": read or 30.0, **options}
+
+    def _request(self, endpoint: Endpoint, body: dict[str, Any]) -> httpx.Request:
+        headers = dict(self._headers)
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        if body.get("stream"):
+            headers["Accept"] = "text/event-stream"
+        return self._http.build_request(
+            "POST",
+            self.base_url + _PATHS[endpoint],
+            content=msgspec.json.encode(body),
+            headers=headers,
+            timeout=self.timeout,
+        )
+
+    @staticmethod
+    def _parse(endpoint: Endpoint, response: httpx.Response) -> Response:
+        """The body of a 2xx answer as a `Response`; an error carried in it raises."""
+        body = decode_json(response.content)
+        if (
+            isinstance(body, dict)
+            and "error" in body
+            and "output" not in body
+            and "choices" not in body
+        ):
+            raise error_from_body(
+                body,
+                status_code=None,
+                generation_id=response.headers.get("x-generation-id"),
+                fallback="the server answered with an error",
+            )
+        if endpoint == "chat":
+            return response_from_chat(body)
+        return Response.from_dict(body)

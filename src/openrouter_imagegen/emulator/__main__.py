@@ -1,0 +1,28 @@
+"""`python -m openrouter_imagegen.emulator`: run the emulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+
+from openrouter_imagegen.emulator import FAULTS, serve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A local OpenRouter-compatible image server.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--api-key", default=None, help="require this Bearer key")
+    parser.add_argument("--faults", default="", help=f"comma-separated, from: {','.join(FAULTS)}")
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--allow-remote", action="store_true", help="bind a non-loopback host")
+    args = parser.parse_args()
+    faults = tuple(f for f in args.faults.split(",") if f)
+    serve(
+        host=args.host, port=args.port, api_key=args.api_key, faults=faults,
+        fault_rate=args.fault_rate, seed=args.seed, allow_remote=args.allow_remote,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

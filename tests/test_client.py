@@ -1,0 +1,415 @@
+"""The clients against the real emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from openrouter_imagegen import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ImageIsRemoteError,
+    ImageSkippedWarning,
+    InsufficientCreditsError,
+    NotFoundError,
+    OutputImageGenerationCall,
+    PermissionDeniedError,
+    RateLimitError,
+    Response,
+    ServerError,
+    StreamError,
+)
+from openrouter_imagegen.client import AsyncImageClient, ImageClient, generate_body
+from openrouter_imagegen.client._retry import parse_retry_after
+
+pytest.importorskip("starlette")
+pytest.importorskip("PIL")
+
+from openrouter_imagegen.emulator import run
+
+KEY = "sk-or-test-secret-key-0123456789"
+MODEL = "openai/gpt-5-image"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with run(api_key=KEY) as base_url:
+        yield base_url
+
+
+def client_for(base_url: str, fault: str | None = None, **options: Any) -> ImageClient:
+    headers = {"X-Emulator-Fault": fault} if fault else {}
+    options.setdefault("retry_backoff", 0.01)
+    return ImageClient(api_key=KEY, base_url=base_url, default_headers=headers, **options)
+
+
+def async_client_for(base_url: str, fault: str | None = None, **options: Any) -> AsyncImageClient:
+    headers = {"X-Emulator-Fault": fault} if fault else {}
+    options.setdefault("retry_backoff", 0.01)
+    return AsyncImageClient(api_key=KEY, base_url=base_url, default_headers=headers, **options)
+
+
+# -- generate -----------------------------------------------------------------------
+
+
+def test_generate_returns_typed_image_calls(server: str, tmp_path: Path) -> None:
+    with client_for(server) as client:
+        response = client.generate("a red fox in snow", model=MODEL, size="256x128")
+    assert isinstance(response, Response)
+    assert response.status == "completed"
+    (call,) = response.image_generation_calls
+    assert isinstance(call, OutputImageGenerationCall)
+    assert call.status == "completed"
+    image = call.image()
+    assert image.media_type == "image/png"
+    assert (image.width, image.height) == (256, 128)
+    (path,) = response.save_images(tmp_path)
+    assert path.read_bytes() == image.data
+    assert response.usage is not None
+
+
+def test_generate_options_reach_the_server(server: str) -> None:
+    with client_for(server) as client:
+        response = client.generate(
+            "a blue square", model="google/gemini-2.5-flash-image", aspect_ratio="16:9", n=2
+        )
+        jpeg = client.generate("a blue square", model=MODEL, size="64x64", output_format="jpeg")
+    images = response.images()
+    assert len(images) == 2
+    assert all(img.width is not None and img.height is not None for img in images)
+    assert images[0].width > images[0].height  # type: ignore[operator]
+    assert jpeg.images()[0].media_type == "image/jpeg"
+
+
+def test_generate_never_mutates_the_callers_dicts() -> None:
+    config = {"aspect_ratio": "1:1"}
+    extra = {"metadata": {"run": "1"}}
+    body = generate_body(
+        "x",
+        model="google/gemini-2.5-flash-image",
+        size="64x64",
+        image_config=config,
+        extra_body=extra,
+    )
+    body["image_config"]["n"] = 3
+    body["metadata"]["run"] = "2"
+    assert config == {"aspect_ratio": "1:1"}
+    assert extra == {"metadata": {"run": "1"}}
+
+
+def test_streamed_tool_always_asks_for_one_to_three_partials() -> None:
+    for asked, sent in ((0, 1), (1, 1), (3, 3), (9, 3)):
+        body = generate_body("x", model=MODEL, stream=True, partial_images=asked)
+        assert body["tools"][0]["partial_images"] == sent
+
+
+def test_chat_endpoint_is_normalised_to_image_calls(server: str) -> None:
+    with client_for(server) as client:
+        response = client.generate("a green circle", model=MODEL, endpoint="chat", size="64x64")
+        same = client.generate_chat("a green circle", model=MODEL, size="64x64")
+    calls = response.image_generation_calls
+    assert calls
+    assert calls[0].result is not None
+    assert calls[0].result.startswith("data:image/")
+    image = calls[0].image()
+    assert image.declared_media_type == image.media_type
+    assert same.images()[0].data == image.data
+
+
+# -- streaming ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("partials", [1, 2, 3])
+def test_stream_yields_partials_then_the_final_response(server: str, partials: int) -> None:
+    with (
+        client_for(server) as client,
+        client.stream("a lighthouse", model=MODEL, size="64x64", partial_images=partials) as stream,
+    ):
+        updates = list(stream)
+        final = stream.final_response()
+    previews = [u.partial_image for u in updates if u.partial_image is not None]
+    assert len(previews) == partials
+    assert all(p.image().media_type == "image/png" for p in previews)
+    assert final.status == "completed"
+    assert final.image_generation_calls[0].image().width == 64
+    assert stream.generation_id
+    with client_for(server) as client:
+        plain = client.generate("a lighthouse", model=MODEL, size="64x64")
+    assert plain.images()[0].data == final.images()[0].data
+
+
+def test_chat_stream_is_normalised(server: str) -> None:
+    with (
+        client_for(server) as client,
+        client.stream("a kite", model=MODEL, endpoint="chat", size="64x64") as stream,
+    ):
+        final = stream.final_response()
+    assert final.status == "completed"
+    assert final.image_generation_calls[0].image().media_type == "image/png"
+
+
+def test_truncated_stream_raises_with_what_arrived(server: str) -> None:
+    with (
+        client_for(server, "truncate") as client,
+        client.stream("a tree", model=MODEL, size="64x64", partial_images=2) as stream,
+    ):
+        with pytest.raises(StreamError) as info:
+            list(stream)
+    assert info.value.response is not None
+    assert info.value.generation_id
+
+
+def test_reset_stream_is_not_replayed_unless_asked(server: str) -> None:
+    with client_for(server, "reset") as client:
+        with client.stream("a boat", model=MODEL, size="64x64") as stream:
+            with pytest.raises(StreamError) as info:
+                list(stream)
+        assert isinstance(info.value, APIError)
+
+
+def test_failed_generation_in_a_stream_raises(server: str) -> None:
+    with (
+        client_for(server, "failed") as client,
+        client.stream("a storm", model=MODEL, size="64x64") as stream,
+    ):
+        with pytest.raises(StreamError) as info:
+            list(stream)
+    assert info.value.response is not None
+
+
+# -- edit -----------------------------------------------------------------------------
+
+
+def test_edit_flow_from_response_call_and_input_images(server: str, tmp_path: Path) -> None:
+    with client_for(server) as client:
+        first = client.generate("a cat", model=MODEL, size="64x64")
+        refined = client.edit(first, "make it blue", model=MODEL, size="64x64")
+        from_call = client.edit(
+            first.image_generation_calls[0], "make it blue", model=MODEL, size="64x64"
+        )
+        path = first.save_images(tmp_path)[0]
+        from_file = client.edit(None, "add a hat", model=MODEL, images=[path], size="64x64")
+        from_bytes = client.edit(
+            None, "add a hat", model=MODEL, images=[path.read_bytes()], size="64x64"
+        )
+    for response in (refined, from_call, from_file, from_bytes):
+        assert response.status == "completed"
+        assert response.images()
+    assert refined.images()[0].data == from_call.images()[0].data
+    assert refined.images()[0].data != first.images()[0].data
+    assert from_file.images()[0].data == from_bytes.images()[0].data
+
+
+def test_edit_sends_the_earlier_call_back_as_an_input_item() -> None:
+    from openrouter_imagegen.client import edit_body
+
+    call = OutputImageGenerationCall(id="ig_1", status="completed", result="QUJD")
+    body = edit_body(call, "bluer", model=MODEL)
+    assert body["input"][0] == call.to_dict()
+    assert body["input"][1]["content"][0] == {"type": "input_text", "text": "bluer"}
+    previous = Response(id="resp_9", output=[call])
+    assert (
+        edit_body(previous, "x", model=MODEL, use_previous_response_id=True)["previous_response_id"]
+        == "resp_9"
+    )
+
+
+# -- errors and retries -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("402", InsufficientCreditsError),
+        ("403", PermissionDeniedError),
+        ("500", ServerError),
+        ("502", ServerError),
+        ("503", ServerError),
+        ("429", RateLimitError),
+    ],
+)
+def test_status_faults_raise_typed_errors_after_retries(
+    server: str, fault: str, error: type[APIError]
+) -> None:
+    with client_for(server, fault, max_retries=1) as client, pytest.raises(error) as info:
+        client.generate("x", model=MODEL, size="64x64")
+    assert info.value.status_code is not None
+    assert info.value.body is not None
+    assert info.value.generation_id
+    if fault == "429":
+        assert isinstance(info.value, RateLimitError)
+        assert info.value.retry_after is not None
+
+
+def test_bad_request_carries_openrouters_message(server: str) -> None:
+    with client_for(server) as client, pytest.raises(BadRequestError) as info:
+        client.generate("x", model=MODEL, size="9000x9000")
+    assert "size" in str(info.value)
+    assert info.value.status_code == 400
+
+
+def test_unknown_model_is_not_found(server: str) -> None:
+    with client_for(server) as client, pytest.raises(NotFoundError):
+        client.generate("x", model="nobody/no-such-model", size="64x64")
+
+
+def test_wrong_key_is_an_authentication_error_and_never_shown(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = "sk-or-wrong-key-abcdef"
+    caplog.set_level(logging.DEBUG)
+    client = ImageClient(api_key=wrong, base_url=server, max_retries=0)
+    with client, pytest.raises(AuthenticationError) as info:
+        client.generate("x", model=MODEL, size="64x64")
+    texts = [str(info.value), repr(info.value), repr(client), str(info.value.body), caplog.text]
+    for text in texts:
+        assert wrong not in text
+        assert KEY not in text
+
+
+def test_key_never_appears_in_repr_errors_or_logs(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with client_for(server, "500", max_retries=1) as client:
+        with pytest.raises(ServerError) as info:
+            client.generate("x", model=MODEL, size="64x64")
+        assert KEY not in repr(client)
+    with client_for(server) as client:
+        client.generate("x", model=MODEL, size="64x64")
+    for text in (str(info.value), repr(info.value), caplog.text, repr(info.value.__dict__)):
+        assert KEY not in text
+
+
+def test_retries_recover_from_server_level_faults() -> None:
+    with run(faults=("500", "502", "503", "reset"), fault_rate=0.3, seed=7) as base_url:
+        with client_for(base_url, max_retries=10) as client:
+            for i in range(12):
+                response = client.generate(f"recovery {i}", model=MODEL, size="64x64")
+                assert response.images()
+
+
+def test_timeout_raises_api_timeout_error(server: str) -> None:
+    with client_for(server, "timeout", timeout=0.5, max_retries=1) as client:
+        with pytest.raises(APITimeoutError) as info:
+            client.generate("x", model=MODEL, size="64x64")
+    assert isinstance(info.value, APIConnectionError)
+
+
+def test_slow_first_byte_still_succeeds(server: str) -> None:
+    with client_for(server, "slow") as client:
+        assert client.generate("x", model=MODEL, size="64x64").images()
+
+
+def test_reset_connection_is_retried_then_raised(server: str) -> None:
+    with client_for(server, "reset", max_retries=1) as client:
+        with pytest.raises(APIConnectionError):
+            client.generate("x", model=MODEL, size="64x64")
+
+
+def test_failed_call_in_a_plain_response(server: str) -> None:
+    with client_for(server, "failed") as client:
+        response = client.generate("x", model=MODEL, size="64x64")
+    assert [c.status for c in response.image_generation_calls] == ["failed"]
+    with pytest.warns(ImageSkippedWarning, match="failed"):
+        assert response.images() == []
+
+
+def test_nothing_listening_is_a_connection_error() -> None:
+    with (
+        ImageClient(
+            api_key=KEY, base_url="http://127.0.0.1:9/api/v1", max_retries=1, retry_backoff=0.01
+        ) as client,
+        pytest.raises(APIConnectionError),
+    ):
+        client.generate("x", model=MODEL)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("3", 3.0), ("0.5", 0.5), ("120", 60.0), ("-4", 0.0), ("soon", None), (None, None)],
+)
+def test_retry_after_parsing(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value) == seconds
+
+
+def test_retry_after_http_date() -> None:
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 10) == 10.0
+
+
+# -- injected transport and remote results ------------------------------------------------
+
+
+def test_injected_http_client_and_remote_results_fetch_through_it() -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 20)).save(buffer, "PNG")
+    png = buffer.getvalue()
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path.endswith("/responses"):
+            body = {
+                "output": [
+                    {
+                        "type": "image_generation_call",
+                        "id": "ig_remote",
+                        "status": "completed",
+                        "result": "https://images.example.test/ig_remote.png",
+                    }
+                ]
+            }
+            return httpx.Response(200, json=body)
+        return httpx.Response(200, content=png, headers={"content-type": "image/png"})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    with ImageClient(
+        api_key=KEY, base_url="https://openrouter.test/api/v1", http_client=http
+    ) as client:
+        response = client.generate("x", model=MODEL)
+        call = response.image_generation_calls[0]
+        with pytest.raises(ImageIsRemoteError):
+            call.image()
+        image = client.image(call)
+    assert image.data == png
+    assert (image.width, image.height) == (10, 20)
+    assert seen[-1] == "https://images.example.test/ig_remote.png"
+    assert not http.is_closed  # the caller owns it
+
+
+# -- async ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_async_generate_stream_edit_and_errors(server: str) -> None:
+    async with async_client_for(server) as client:
+        response = await client.generate("an owl", model=MODEL, size="64x64")
+        assert response.images()[0].width == 64
+        async with client.stream("an owl", model=MODEL, size="64x64", partial_images=3) as stream:
+            previews = [u.partial_image async for u in stream if u.partial_image is not None]
+            final = await stream.final_response()
+        assert len(previews) == 3
+        assert final.images()[0].data == response.images()[0].data
+        edited = await client.edit(response, "at night", model=MODEL, size="64x64")
+        assert edited.images()
+        chat = await client.generate("an owl", model=MODEL, endpoint="chat", size="64x64")
+        assert chat.images()
+    async with async_client_for(server, "503", max_retries=1) as client:
+        with pytest.raises(ServerError):
+            await client.generate("x", model=MODEL, size="64x64")
+    async with async_client_for(server, "truncate") as client:
+        async with client.stream("x", model=MODEL, size="64x64") as stream:
+            with pytest.raises(StreamError):
+                async for _ in stream:
+                    pass
