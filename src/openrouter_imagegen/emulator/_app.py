@@ -292,10 +292,10 @@ class Emulator:
         tool: dict[str, Any] | None,
     ) -> ImageRequest:
         tool = tool or {}
-        size = _size(tool.get("size"), "tools[0].size") or _size(
-            config.get("size"), "image_config.size"
-        )
-        size = size or _aspect(config.get("aspect_ratio")) or (_DEFAULT_SIDE, _DEFAULT_SIDE)
+        tool_size = _size(tool.get("size"), "tools[0].size")
+        config_size = _size(config.get("size"), "image_config.size")
+        aspect = _aspect(config.get("aspect_ratio"))  # checked even when a size wins
+        size = tool_size or config_size or aspect or (_DEFAULT_SIDE, _DEFAULT_SIDE)
         output_format = _choice(
             tool.get("output_format", config.get("output_format")),
             "output_format",
@@ -477,14 +477,8 @@ class Emulator:
         fault: str | None,
     ) -> Iterable[bytes]:
         final = self._response(spec, images, generation_id, fault)
-        started = {
-            **final,
-            "status": "in_progress",
-            "output": [],
-            "usage": None,
-            "completed_at": None,
-            "error": None,
-        }
+        started = {**final, "status": "in_progress", "output": [], "completed_at": None, "error": None}
+        del started["usage"]
         numbers = itertools.count()
 
         def event(kind: str, **fields: Any) -> bytes:
@@ -542,6 +536,7 @@ class Emulator:
             "id": generation_id,
             "object": "chat.completion",
             "created": int(time.time()),
+            "system_fingerprint": None,
             "model": spec.model,
             "choices": [
                 {
