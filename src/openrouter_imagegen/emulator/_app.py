@@ -477,7 +477,13 @@ class Emulator:
         fault: str | None,
     ) -> Iterable[bytes]:
         final = self._response(spec, images, generation_id, fault)
-        started = {**final, "status": "in_progress", "output": [], "completed_at": None, "error": None}
+        started = {
+            **final,
+            "status": "in_progress",
+            "output": [],
+            "completed_at": None,
+            "error": None,
+        }
         del started["usage"]
         numbers = itertools.count()
 

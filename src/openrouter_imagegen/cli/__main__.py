@@ -1,0 +1,3 @@
+from openrouter_imagegen.cli import main
+
+main()

@@ -1,0 +1,545 @@
+"""The `openrouter-imagegen` commands.
+
+Only click is imported up front, so `--help` stays fast; each command
+imports what it uses (httpx, msgspec, rich, the emulator) when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from openrouter_imagegen._exceptions import ImagegenError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from openrouter_imagegen.client import ImageClient
+    from openrouter_imagegen.client._base import Endpoint
+    from openrouter_imagegen.images import GeneratedImage
+    from openrouter_imagegen.models.operations import Response
+
+DEFAULT_MODEL = "openai/gpt-5-image"
+FORMATS = click.Choice(["png", "jpeg", "webp"])
+QUALITIES = click.Choice(["low", "medium", "high", "auto"])
+BACKGROUNDS = click.Choice(["transparent", "opaque", "auto"])
+ENDPOINTS = click.Choice(["responses", "chat"])
+
+
+def _stderr() -> Console:
+    from rich.console import Console
+
+    # rich honours NO_COLOR itself; no live widgets unless stderr is a terminal.
+    return Console(stderr=True, highlight=False)
+
+
+def _client(base_url: str | None, timeout: float | None, max_retries: int) -> ImageClient:
+    from openrouter_imagegen.client import ImageClient
+
+    return ImageClient(
+        base_url=base_url, timeout=timeout, max_retries=max_retries, app_name="openrouter-imagegen"
+    )
+
+
+def _describe(image: GeneratedImage) -> str:
+    size = f"{image.width}x{image.height}" if image.width is not None else "size unknown"
+    return f"{image.media_type}, {size}, {len(image.data):,} bytes"
+
+
+def _save_all(images: list[GeneratedImage], output: Path, overwrite: bool) -> list[Path]:
+    """Save into `output`: a directory (existing, or named with a trailing slash or no
+    suffix), or a file name (numbered when there are several images)."""
+    if output.is_dir() or str(output).endswith(("/", os.sep)) or not output.suffix:
+        output.mkdir(parents=True, exist_ok=True)
+        return [image.save(output, overwrite=overwrite) for image in images]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if len(images) == 1:
+        return [images[0].save(output, overwrite=overwrite)]
+    return [
+        image.save(output.with_name(f"{output.stem}-{i}{output.suffix}"), overwrite=overwrite)
+        for i, image in enumerate(images, 1)
+    ]
+
+
+def _partial_name(image: GeneratedImage, index: int) -> str:
+    return f"{image.filename().rsplit('.', 1)[0]}.partial-{index}.{image.extension}"
+
+
+def _results(
+    response: Response, images: list[GeneratedImage], paths: list[Path], generation_id: str | None
+) -> dict[str, Any]:
+    return {
+        "response_id": response.id,
+        "generation_id": generation_id,
+        "model": response.model,
+        "status": str(response.status) if response.status else None,
+        "images": [
+            {
+                "path": str(path),
+                "id": image.call_id,
+                "media_type": image.media_type,
+                "width": image.width,
+                "height": image.height,
+                "bytes": len(image.data),
+            }
+            for image, path in zip(images, paths, strict=True)
+        ],
+        "usage": response.usage.to_dict() if response.usage else None,
+    }
+
+
+def _report(
+    response: Response,
+    images: list[GeneratedImage],
+    paths: list[Path],
+    as_json: bool,
+    generation_id: str | None,
+) -> None:
+    if as_json:
+        click.echo(json.dumps(_results(response, images, paths, generation_id), indent=2))
+        return
+    if not paths:
+        raise ImagegenError("the response held no image")
+    for image, path in zip(images[:-1], paths[:-1], strict=False):
+        click.echo(f"saved {path} ({_describe(image)})")
+    click.echo(f"saved {paths[-1]} ({_describe(images[-1])})")
+
+
+def _stream(
+    client: ImageClient,
+    prompt: str,
+    options: dict[str, Any],
+    output: Path,
+    save_partials: bool,
+    console: Console,
+) -> tuple[Response, str | None]:
+    """Stream one generation, showing progress on stderr."""
+    from rich.status import Status
+
+    live = console.is_terminal
+    status = Status("waiting for the server…", console=console) if live else None
+    if status:
+        status.start()
+    try:
+        with client.stream(prompt, **options) as stream:
+            for update in stream:
+                preview = update.partial_image
+                call = update.response.image_generation_calls
+                state = str(call[0].status) if call else "starting"
+                message = f"{state}: {len(stream.partial_images)} partial image(s) received"
+                if preview is not None:
+                    if save_partials:
+                        image = preview.image()
+                        directory = (
+                            output if output.is_dir() or not output.suffix else output.parent
+                        )
+                        directory.mkdir(parents=True, exist_ok=True)
+                        name = _partial_name(image, preview.partial_image_index)
+                        path = image.save(directory / name, overwrite=True)
+                        message += f" (saved {path})"
+                    if not live:
+                        console.print(message)
+                if status:
+                    status.update(message)
+            return stream.final_response(), stream.generation_id
+    finally:
+        if status:
+            status.stop()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="openrouter-imagegen")
+def cli() -> None:
+    """Generate images through OpenRouter and get them back as typed, validated, saved files.
+
+    Reads OPENROUTER_API_KEY and OPENROUTER_BASE_URL from the environment.
+    """
+
+
+def _generation_options(function: Any) -> Any:
+    options = [
+        click.option(
+            "-m",
+            "--model",
+            default=lambda: os.environ.get("OPENROUTER_IMAGEGEN_MODEL", DEFAULT_MODEL),
+            show_default=DEFAULT_MODEL,
+            help="Model id.",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(path_type=Path),
+            default=Path("."),
+            show_default=True,
+            help="Directory or file to save to.",
+        ),
+        click.option("--size", help="WIDTHxHEIGHT, e.g. 1024x1024."),
+        click.option("--aspect-ratio", help="W:H, e.g. 16:9."),
+        click.option("--format", "output_format", type=FORMATS, help="Image format."),
+        click.option("--quality", type=QUALITIES),
+        click.option("--background", type=BACKGROUNDS),
+        click.option("-n", "n", type=click.IntRange(1, 10), help="How many images."),
+        click.option(
+            "--stream/--no-stream",
+            default=False,
+            show_default=True,
+            help="Stream progress and partial images.",
+        ),
+        click.option(
+            "--save-partials", is_flag=True, help="With --stream, save each partial image too."
+        ),
+        click.option("--endpoint", type=ENDPOINTS, default="responses", show_default=True),
+        click.option(
+            "--base-url",
+            envvar="OPENROUTER_BASE_URL",
+            help="API base URL (env OPENROUTER_BASE_URL).",
+        ),
+        click.option("--timeout", type=float, default=None, help="Seconds to wait for the server."),
+        click.option("--max-retries", type=click.IntRange(0, 20), default=2, show_default=True),
+        click.option("--overwrite", is_flag=True, help="Replace existing files."),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable results on stdout."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run_generation(
+    prompt: str, kwargs: dict[str, Any], previous: Any = None, images: tuple[Path, ...] = ()
+) -> None:
+    output: Path = kwargs.pop("output")
+    as_json: bool = kwargs.pop("as_json")
+    stream: bool = kwargs.pop("stream")
+    save_partials: bool = kwargs.pop("save_partials")
+    overwrite: bool = kwargs.pop("overwrite")
+    endpoint: Endpoint = kwargs.pop("endpoint")
+    console = _stderr()
+    with _client(
+        kwargs.pop("base_url"), kwargs.pop("timeout"), kwargs.pop("max_retries")
+    ) as client:
+        options = {k: v for k, v in kwargs.items() if v is not None}
+        generation_id = None
+        if previous is not None or images:
+            response = client.edit(previous, prompt, images=list(images), **options)
+        elif stream:
+            if endpoint != "responses":
+                options["endpoint"] = endpoint
+            response, generation_id = _stream(
+                client, prompt, options, output, save_partials, console
+            )
+        else:
+            response = client.generate(prompt, endpoint=endpoint, **options)
+        found = client.images(response)
+    paths = _save_all(found, output, overwrite)
+    _report(response, found, paths, as_json, generation_id)
+
+
+@cli.command()
+@click.argument("prompt")
+@_generation_options
+def generate(prompt: str, **kwargs: Any) -> None:
+    """Generate images from PROMPT and save them."""
+    _run_generation(prompt, kwargs)
+
+
+@cli.command()
+@click.argument("image_or_response", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("prompt")
+@_generation_options
+def edit(image_or_response: Path, prompt: str, **kwargs: Any) -> None:
+    """Refine an earlier image: an image file, or a saved response whose images to continue."""
+    from openrouter_imagegen.images import sniff_media_type
+
+    head = image_or_response.read_bytes()[:4096]
+    if sniff_media_type(head) is not None:
+        _run_generation(prompt, kwargs, images=(image_or_response,))
+        return
+    from openrouter_imagegen.cli._saved import read_saved
+    from openrouter_imagegen.models.operations import Response
+
+    saved = read_saved(image_or_response)
+    calls = [call for _, call in saved.calls if call.result]
+    if saved.error or not calls:
+        raise ImagegenError(f"{image_or_response}: {saved.error or 'holds no image to refine'}")
+    _run_generation(prompt, kwargs, previous=Response(output=list(calls)))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the images.",
+)
+@click.option("--partials", is_flag=True, help="Also extract partial images from captured streams.")
+@click.option("--fetch", is_flag=True, help="Download results that are https URLs.")
+def extract(files: tuple[Path, ...], output: Path, partials: bool, fetch: bool) -> None:
+    """Extract every image from saved responses: JSON, JSONL logs, captured SSE streams."""
+    from openrouter_imagegen._exceptions import ImageError
+    from openrouter_imagegen.cli._saved import read_saved
+
+    output.mkdir(parents=True, exist_ok=True)
+    failed_files = 0
+    for path in files:
+        saved = read_saved(path)
+        written, skipped = 0, list(saved.skipped)
+        if saved.error:
+            failed_files += 1
+            click.echo(f"{path}: error: {saved.error}", err=True)
+        for where, call in saved.calls:
+            if not call.result:
+                skipped.append(f"{where}: call {call.id} has no image (status {call.status})")
+                continue
+            try:
+                image = call.image(fetch=fetch)
+                _save_once(image, output)
+                written += 1
+            except (ImageError, FileExistsError) as exc:
+                skipped.append(f"{where}: call {call.id}: {exc}")
+        for event in saved.partials if partials else ():
+            image = event.image()
+            name = _partial_name(image, event.partial_image_index)
+            _save_once(image, output / name)
+            written += 1
+        click.echo(f"{path}: {written} image(s) extracted, {len(skipped)} skipped")
+        for reason in skipped:
+            click.echo(f"  skipped {reason}")
+    if failed_files:
+        sys.exit(1)
+
+
+def _save_once(image: GeneratedImage, target: Path) -> Path:
+    """Save, treating an identical existing file as already extracted."""
+    path = target / image.filename() if target.is_dir() else target
+    if path.exists() and path.read_bytes() == image.data:
+        return path
+    return image.save(path)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def inspect(file: Path, as_json: bool) -> None:
+    """Show the image calls inside a saved response: id, status, media type, size, bytes."""
+    from openrouter_imagegen._exceptions import ImageError
+    from openrouter_imagegen.cli._saved import read_saved
+
+    saved = read_saved(file)
+    if saved.error:
+        raise ImagegenError(f"{file}: {saved.error}")
+    rows = []
+    for where, call in saved.calls:
+        row: dict[str, Any] = {
+            "where": where,
+            "id": call.id,
+            "status": str(call.status),
+            "media_type": None,
+            "width": None,
+            "height": None,
+            "bytes": None,
+            "note": None,
+        }
+        if call.result:
+            try:
+                image = call.image()
+                row.update(
+                    media_type=image.media_type,
+                    width=image.width,
+                    height=image.height,
+                    bytes=len(image.data),
+                )
+            except ImageError as exc:
+                row["note"] = str(exc)
+        rows.append(row)
+    if as_json:
+        click.echo(
+            json.dumps({"file": str(file), "calls": rows, "skipped": saved.skipped}, indent=2)
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=str(file))
+    for column in ("where", "id", "status", "media type", "dimensions", "bytes"):
+        table.add_column(column, justify="right" if column == "bytes" else "left")
+    for row in rows:
+        dims = f"{row['width']}x{row['height']}" if row["width"] is not None else "-"
+        table.add_row(
+            row["where"],
+            row["id"],
+            row["status"],
+            row["media_type"] or row["note"] or "-",
+            dims,
+            f"{row['bytes']:,}" if row["bytes"] else "-",
+        )
+    Console().print(table)
+    for reason in saved.skipped:
+        click.echo(f"skipped {reason}")
+
+
+@cli.command()
+@click.argument("prompts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option(
+    "-m",
+    "--model",
+    default=lambda: os.environ.get("OPENROUTER_IMAGEGEN_MODEL", DEFAULT_MODEL),
+    show_default=DEFAULT_MODEL,
+)
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--max-retries", type=click.IntRange(0, 20), default=3, show_default=True)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="At most this many requests per second.",
+)
+@click.option("--base-url", envvar="OPENROUTER_BASE_URL")
+@click.option("--timeout", type=float, default=None)
+def batch(
+    prompts: Path,
+    output: Path,
+    model: str,
+    concurrency: int,
+    max_retries: int,
+    rate: float | None,
+    base_url: str | None,
+    timeout: float | None,
+) -> None:
+    """Generate one image set per line of PROMPTS.jsonl; rerun to resume.
+
+    Each line is a JSON string (the prompt) or an object with "prompt" and
+    optionally "id", "model", "size", "aspect_ratio", "format", "quality",
+    "background", "n". Progress is kept in OUTPUT/manifest.sqlite.
+    """
+    import asyncio
+
+    from openrouter_imagegen.cli._batch import BatchReport, read_prompts, run_batch
+
+    console = _stderr()
+    items = read_prompts(prompts)
+    progress_line = console.status("starting…") if console.is_terminal else None
+
+    def on_progress(report: BatchReport) -> None:
+        if progress_line is None:
+            return
+        finished = report.done + report.failed + report.skipped
+        progress_line.update(
+            f"{finished}/{report.total} ({report.done} done, {report.failed} failed, "
+            f"{report.skipped} already done)"
+        )
+
+    client_options = {
+        "base_url": base_url,
+        "max_retries": max_retries,
+        "timeout": timeout,
+        "app_name": "openrouter-imagegen",
+    }
+    if progress_line:
+        progress_line.start()
+    try:
+        report = asyncio.run(
+            run_batch(
+                items,
+                output,
+                client_options=client_options,
+                default_model=model,
+                concurrency=concurrency,
+                rate=rate,
+                on_progress=on_progress,
+            )
+        )
+    finally:
+        if progress_line:
+            progress_line.stop()
+    rate_text = f"{report.images / report.seconds:.1f} images/s" if report.seconds else ""
+    click.echo(
+        f"{report.total} items: {report.done} done now, {report.skipped} done before, "
+        f"{report.failed} failed; "
+        f"{report.images} images in {report.seconds:.1f}s {rate_text}; "
+        f"tokens {report.tokens:,}, cost {report.cost:.4f}"
+    )
+    for key, reason in report.failures[:20]:
+        click.echo(f"  failed {key}: {reason}")
+    if len(report.failures) > 20:
+        click.echo(f"  … and {len(report.failures) - 20} more (see {output / 'manifest.sqlite'})")
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option(
+    "--api-key-env", default=None, help="Require the key held in this environment variable."
+)
+@click.option("--faults", default="", help="Comma-separated faults to inject, e.g. 429,500,reset.")
+@click.option("--fault-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--seed", type=int, default=0)
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (needs a key).")
+def serve(
+    host: str,
+    port: int,
+    api_key_env: str | None,
+    faults: str,
+    fault_rate: float,
+    seed: int,
+    allow_remote: bool,
+) -> None:
+    """Run the local OpenRouter-compatible emulator."""
+    from openrouter_imagegen.emulator import serve as serve_emulator
+
+    api_key = os.environ.get(api_key_env) if api_key_env else None
+    click.echo(f"emulator: http://{host}:{port}/api/v1", err=True)
+    try:
+        serve_emulator(
+            host=host,
+            port=port,
+            api_key=api_key,
+            faults=tuple(f for f in faults.split(",") if f),
+            fault_rate=fault_rate,
+            seed=seed,
+            allow_remote=allow_remote,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+)
+def demo(output: Path) -> None:
+    """Start the emulator on 127.0.0.1, generate an image over real HTTP, save it, stop."""
+    from openrouter_imagegen.client import ImageClient
+    from openrouter_imagegen.emulator import run
+
+    console = _stderr()
+    prompt = "a lighthouse on a cliff at dusk, watercolour"
+    with run() as base_url, ImageClient(base_url=base_url, api_key="") as client:
+        console.print(f"emulator running at {base_url}")
+        response, _ = _stream(
+            client,
+            prompt,
+            {"model": DEFAULT_MODEL, "size": "768x512", "partial_images": 2},
+            output,
+            False,
+            console,
+        )
+        images = response.images()
+    output.mkdir(parents=True, exist_ok=True)
+    paths = [image.save(output, overwrite=True) for image in images]
+    console.print(f"generated {len(paths)} image(s) from {prompt!r}; the emulator has stopped")
+    for image, path in zip(images, paths, strict=True):
+        click.echo(f"saved {path} ({_describe(image)})")
