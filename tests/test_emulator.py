@@ -19,7 +19,7 @@ from openrouter_imagegen.stream import SSEDecoder, accumulate
 pytest.importorskip("starlette")
 Image = pytest.importorskip("PIL.Image")
 
-from openrouter_imagegen.emulator import FAULTS, EmulatorConfig, run
+from openrouter_imagegen.emulator import FAULTS, EmulatorConfig, run  # noqa: E402
 
 KEY = "sk-or-emulator-key"
 MODEL = "openai/gpt-5-image"
@@ -89,7 +89,12 @@ def test_seed_era_path_answers_too(base_url: str, http: httpx.Client) -> None:
     ],
 )
 def test_tool_options_are_honoured(
-    base_url: str, http: httpx.Client, options: dict[str, Any], size: tuple[int, int], mode: str, fmt: str
+    base_url: str,
+    http: httpx.Client,
+    options: dict[str, Any],
+    size: tuple[int, int],
+    mode: str,
+    fmt: str,
 ) -> None:
     reply = http.post(f"{base_url}/responses", json=tool_body(**options))
     image = image_of(parse_response(reply.content).image_generation_calls[0].result or "")
@@ -103,7 +108,9 @@ def test_image_config_aspect_ratio_and_n(base_url: str, http: httpx.Client) -> N
         "modalities": ["image", "text"],
         "image_config": {"aspect_ratio": "16:9", "n": 3},
     }
-    calls = parse_response(http.post(f"{base_url}/responses", json=body).content).image_generation_calls
+    calls = parse_response(
+        http.post(f"{base_url}/responses", json=body).content
+    ).image_generation_calls
     assert len(calls) == 3
     sizes = {image_of(c.result or "").size for c in calls}
     assert sizes == {(1024, 576)}
@@ -119,7 +126,9 @@ def test_same_request_same_bytes(base_url: str, http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("partials", [1, 2, 3])
-def test_streaming_with_each_partial_images_value(base_url: str, http: httpx.Client, partials: int) -> None:
+def test_streaming_with_each_partial_images_value(
+    base_url: str, http: httpx.Client, partials: int
+) -> None:
     body = {**tool_body(), "stream": True}
     body["tools"][0]["partial_images"] = partials
     reply = http.post(f"{base_url}/responses", json=body)
@@ -240,7 +249,9 @@ def test_binds_loopback_and_refuses_remote_hosts_without_flag_and_key() -> None:
 
 @pytest.mark.parametrize("fault", ["429", "500", "502", "503", "402", "403"])
 def test_status_faults(base_url: str, http: httpx.Client, fault: str) -> None:
-    reply = http.post(f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": fault})
+    reply = http.post(
+        f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": fault}
+    )
     assert reply.status_code == int(fault)
     assert reply.json()["error"]["code"] == int(fault)
     assert reply.json()["error"]["message"]
@@ -251,12 +262,17 @@ def test_status_faults(base_url: str, http: httpx.Client, fault: str) -> None:
 def test_timeout_fault_holds_the_request(base_url: str, http: httpx.Client) -> None:
     with pytest.raises(httpx.ReadTimeout):
         http.post(
-            f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": "timeout"}, timeout=0.5
+            f"{base_url}/responses",
+            json=tool_body(),
+            headers={"X-Emulator-Fault": "timeout"},
+            timeout=0.5,
         )
 
 
 def test_slow_fault_delays_the_first_byte(base_url: str, http: httpx.Client) -> None:
-    reply = http.post(f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": "slow"})
+    reply = http.post(
+        f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": "slow"}
+    )
     assert reply.status_code == 200
     assert reply.elapsed.total_seconds() >= 0.9
 
@@ -281,7 +297,9 @@ def test_truncate_fault_cuts_the_stream_before_completed(base_url: str, http: ht
 
 
 def test_failed_fault(base_url: str, http: httpx.Client) -> None:
-    plain = http.post(f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": "failed"})
+    plain = http.post(
+        f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": "failed"}
+    )
     call = parse_response(plain.content).image_generation_calls[0]
     assert (call.status, call.result) == ("failed", None)
     body = {**tool_body(), "stream": True}
@@ -294,14 +312,26 @@ def test_failed_fault(base_url: str, http: httpx.Client) -> None:
 def test_server_level_faults_are_reproducible() -> None:
     def statuses() -> list[int]:
         with run(faults=("500", "503"), fault_rate=0.5, seed=3) as url, httpx.Client() as client:
-            return [client.post(f"{url}/responses", json=tool_body()).status_code for _ in range(12)]
+            return [
+                client.post(f"{url}/responses", json=tool_body()).status_code for _ in range(12)
+            ]
 
     first = statuses()
     assert first == statuses()
     assert {200, 500, 503} >= set(first)
     assert 200 in first
     assert set(first) - {200}
-    assert set(FAULTS) >= {"429", "500", "502", "503", "timeout", "reset", "truncate", "slow", "failed"}
+    assert set(FAULTS) >= {
+        "429",
+        "500",
+        "502",
+        "503",
+        "timeout",
+        "reset",
+        "truncate",
+        "slow",
+        "failed",
+    }
 
 
 # -- the reference spec ---------------------------------------------------------------
@@ -310,7 +340,9 @@ def test_server_level_faults_are_reproducible() -> None:
 def _resolver(spec: dict[str, Any]) -> Any:
     jsonschema = pytest.importorskip("jsonschema")
     referencing = pytest.importorskip("referencing")
-    resource = referencing.Resource.from_contents(spec, default_specification=referencing.jsonschema.DRAFT202012)
+    resource = referencing.Resource.from_contents(
+        spec, default_specification=referencing.jsonschema.DRAFT202012
+    )
     registry = referencing.Registry().with_resource("urn:openrouter", resource)
 
     def validate(instance: Any, schema_name: str) -> None:
@@ -320,7 +352,9 @@ def _resolver(spec: dict[str, Any]) -> Any:
     return validate
 
 
-def test_everything_emitted_validates_against_the_reference_spec(base_url: str, http: httpx.Client) -> None:
+def test_everything_emitted_validates_against_the_reference_spec(
+    base_url: str, http: httpx.Client
+) -> None:
     spec = load_reference_spec("openrouter-openapi-2026-08.yaml")
     validate = _resolver(spec)
     body = tool_body()
@@ -334,9 +368,15 @@ def test_everything_emitted_validates_against_the_reference_spec(base_url: str, 
         event = json.loads(data)
         validate(event, "StreamEvents")
         assert parse_event(data).to_dict() == event
-    failed = http.post(f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "429"}).json()
+    failed = http.post(
+        f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "429"}
+    ).json()
     validate(failed, "TooManyRequestsResponse")
-    chat_body = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "modalities": ["image", "text"]}
+    chat_body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "x"}],
+        "modalities": ["image", "text"],
+    }
     validate(http.post(f"{base_url}/chat/completions", json=chat_body).json(), "ChatResult")
 
 

@@ -1,0 +1,441 @@
+"""The command line, run as a subprocess against the real emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import DATA
+
+pytest.importorskip("click")
+pytest.importorskip("starlette")
+
+from openrouter_imagegen.emulator import run
+
+KEY = "sk-or-cli-test-key-9876543210"
+SMALL = ["--size", "64x64"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with run(api_key=KEY) as url:
+        yield url
+
+
+def cli(
+    *args: str, base_url: str | None = None, key: str | None = KEY, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+    env["NO_COLOR"] = "1"
+    if key is not None:
+        env["OPENROUTER_API_KEY"] = key
+    if base_url is not None:
+        env["OPENROUTER_BASE_URL"] = base_url
+    return subprocess.run(
+        [sys.executable, "-m", "openrouter_imagegen.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+# -- generate -------------------------------------------------------------------------
+
+
+def test_generate_saves_and_names_the_file_last(server: str, tmp_path: Path) -> None:
+    result = cli("generate", "a red fox", "-o", str(tmp_path), *SMALL, base_url=server)
+    assert result.returncode == 0, result.stderr
+    (saved,) = tmp_path.iterdir()
+    last = result.stdout.strip().splitlines()[-1]
+    assert str(saved) in last
+    assert "64x64" in last
+    assert saved.read_bytes().startswith(b"\x89PNG")
+
+
+def test_generate_json_output(server: str, tmp_path: Path) -> None:
+    out = tmp_path / "fox.webp"
+    result = cli(
+        "generate", "a fox", "-o", str(out), "--format", "webp", "-n", "2", "--json", *SMALL,
+        base_url=server,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["images"]) == 2
+    for image in data["images"]:
+        path = Path(image["path"])
+        assert path.parent == tmp_path
+        assert path.stat().st_size == image["bytes"]
+        assert (image["media_type"], image["width"], image["height"]) == ("image/webp", 64, 64)
+    assert data["usage"]["total_tokens"] > 0
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_generate_streaming_saves_partials(server: str, tmp_path: Path) -> None:
+    result = cli(
+        "generate", "a kite", "-o", str(tmp_path), "--stream", "--save-partials", *SMALL,
+        base_url=server,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len([n for n in names if ".partial-" in n]) == 2
+    assert len([n for n in names if ".partial-" not in n]) == 1
+    assert "partial image" in result.stderr
+
+
+def test_api_errors_exit_1_with_a_message(server: str, tmp_path: Path) -> None:
+    result = cli("generate", "x", "-o", str(tmp_path), "--size", "9000x9000", base_url=server)
+    assert result.returncode == 1
+    assert "size" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2(server: str) -> None:
+    assert cli("generate", "x", "--format", "tiff", base_url=server).returncode == 2
+    assert cli("generate", base_url=server).returncode == 2
+    assert cli("no-such-command").returncode == 2
+
+
+def test_missing_or_wrong_key_exit_1_and_the_key_is_never_printed(
+    server: str, tmp_path: Path
+) -> None:
+    missing = cli("generate", "x", "-o", str(tmp_path), *SMALL, base_url=server, key=None)
+    assert missing.returncode == 1
+    assert "401" in missing.stderr or "auth" in missing.stderr.lower()
+    wrong_key = "sk-or-wrong-key-123"
+    wrong = cli("generate", "x", "-o", str(tmp_path), *SMALL, base_url=server, key=wrong_key)
+    assert wrong.returncode == 1
+    assert wrong_key not in wrong.stdout + wrong.stderr
+    assert KEY not in wrong.stdout + wrong.stderr
+
+
+# -- edit ---------------------------------------------------------------------------------
+
+
+def test_edit_from_an_image_and_from_a_saved_response(server: str, tmp_path: Path) -> None:
+    first = json.loads(
+        cli(
+            "generate", "a cat", "-o", str(tmp_path / "a"), "--json", *SMALL, base_url=server
+        ).stdout
+    )
+    image_path = first["images"][0]["path"]
+    from_image = cli(
+        "edit", image_path, "add a hat", "-o", str(tmp_path / "b"), *SMALL, base_url=server
+    )
+    assert from_image.returncode == 0, from_image.stderr
+    response = httpx.post(
+        f"{server}/responses",
+        json={
+            "model": "openai/gpt-5-image",
+            "input": "a dog",
+            "tools": [{"type": "image_generation", "size": "64x64"}],
+        },
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    saved = tmp_path / "response.json"
+    saved.write_bytes(response.content)
+    from_response = cli(
+        "edit", str(saved), "bluer", "-o", str(tmp_path / "c"), *SMALL, base_url=server
+    )
+    assert from_response.returncode == 0, from_response.stderr
+    assert len(list((tmp_path / "c").iterdir())) == 1
+
+
+# -- extract and inspect -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_files(server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("saved")
+    headers = {"Authorization": f"Bearer {KEY}"}
+    body = {
+        "model": "openai/gpt-5-image",
+        "input": "a ship",
+        "tools": [{"type": "image_generation", "size": "32x32"}],
+    }
+    one = httpx.post(f"{server}/responses", json=body, headers=headers).json()
+    two = httpx.post(
+        f"{server}/responses", json={**body, "input": "a plane"}, headers=headers
+    ).json()
+    failed = httpx.post(
+        f"{server}/responses", json=body, headers={**headers, "X-Emulator-Fault": "failed"}
+    ).json()
+    two["output"].append({"type": "openrouter:future_kind", "id": "fx_1", "payload": [1, 2]})
+    json_path = folder / "one.json"
+    json_path.write_text(json.dumps(one))
+    jsonl_path = folder / "log.jsonl"
+    jsonl_path.write_text(
+        "\n".join([json.dumps(one), "{broken", json.dumps(two), json.dumps(failed), ""])
+    )
+    garbage = folder / "garbage.bin"
+    garbage.write_bytes(b"\x00\x01 not a response")
+    return {
+        "json": json_path,
+        "jsonl": jsonl_path,
+        "sse": DATA / "emulator_stream.sse",
+        "garbage": garbage,
+    }
+
+
+def test_extract_json_jsonl_and_sse(saved_files: dict[str, Path], tmp_path: Path) -> None:
+    result = cli(
+        "extract", str(saved_files["json"]), str(saved_files["jsonl"]), str(saved_files["sse"]),
+        "-o", str(tmp_path), "--partials",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"{saved_files['json']}: 1 image(s) extracted" in out
+    assert f"{saved_files['jsonl']}: 2 image(s) extracted" in out
+    assert "line 2" in out and "not valid JSON" not in out.split("line 2")[0][-5:]
+    assert "openrouter:future_kind" in out
+    assert "failed" in out
+    assert f"{saved_files['sse']}: 3 image(s) extracted" in out  # the final one and two partials
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 5  # one.json's image appears again in the log: extracted once
+    assert len([f for f in files if ".partial-" in f]) == 2
+
+
+def test_extract_reports_unreadable_files(saved_files: dict[str, Path], tmp_path: Path) -> None:
+    result = cli(
+        "extract",
+        str(saved_files["garbage"]),
+        str(tmp_path / "missing.json"),
+        "-o",
+        str(tmp_path / "o"),
+    )
+    assert result.returncode == 1
+    assert "error" in result.stderr
+
+
+def test_inspect_table_and_json(saved_files: dict[str, Path]) -> None:
+    table = cli("inspect", str(saved_files["jsonl"]))
+    assert table.returncode == 0, table.stderr
+    assert "image/png" in table.stdout
+    assert "32x32" in table.stdout
+    assert "failed" in table.stdout
+    data = json.loads(cli("inspect", str(saved_files["jsonl"]), "--json").stdout)
+    statuses = [row["status"] for row in data["calls"]]
+    assert statuses == ["completed", "completed", "failed"]
+    assert data["calls"][0]["width"] == 32
+    assert any("line 2" in reason for reason in data["skipped"])
+
+
+# -- serve, demo, help ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_runs_the_emulator() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openrouter_imagegen.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                reply = httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+        assert reply.status_code == 200
+        assert reply.json()["data"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert cli("serve", "--host", "0.0.0.0").returncode == 2
+
+
+def test_demo(tmp_path: Path) -> None:
+    result = cli("demo", "--output", str(tmp_path), key=None)
+    assert result.returncode == 0, result.stderr
+    (saved,) = tmp_path.iterdir()
+    assert str(saved) in result.stdout.strip().splitlines()[-1]
+    assert "768x512" in result.stdout
+
+
+def test_help_imports_nothing_heavy() -> None:
+    probe = (
+        "import sys\n"
+        "from openrouter_imagegen.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "names = ('httpx', 'rich', 'msgspec', 'PIL', 'starlette', 'uvicorn')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
+        "print('heavy modules:', ','.join(heavy) or 'none')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "heavy modules: none"
+
+
+# -- batch -----------------------------------------------------------------------------------
+
+
+def _manifest(directory: Path) -> list[sqlite3.Row]:
+    db = sqlite3.connect(directory / "manifest.sqlite")
+    db.row_factory = sqlite3.Row
+    try:
+        return list(db.execute("SELECT * FROM items ORDER BY line"))
+    finally:
+        db.close()
+
+
+def _image_files(directory: Path) -> set[str]:
+    return {p.name for p in directory.iterdir() if not p.name.startswith("manifest.sqlite")}
+
+
+def test_batch_of_200_with_faults_ends_with_every_item_accounted_for(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    lines = [
+        json.dumps({"prompt": f"picture {i}", "size": "32x32", "id": f"p{i:03d}"})
+        for i in range(197)
+    ]
+    lines += ['"a plain string prompt"', "{not json", json.dumps({"prompt": ""})]
+    prompts.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    faults = ("429", "500", "502", "503", "failed", "truncate", "reset")
+    with run(faults=faults, fault_rate=0.2, seed=11) as url:
+        first = cli(
+            "batch",
+            str(prompts),
+            "-o",
+            str(out),
+            "--concurrency",
+            "16",
+            "--max-retries",
+            "1",
+            base_url=url,
+            key=None,
+        )
+        rows = _manifest(out)
+        assert len(rows) == 200
+        assert {row["state"] for row in rows} <= {"done", "failed"}
+        failed = [row for row in rows if row["state"] == "failed"]
+        assert all(row["error"] for row in failed)
+        assert len(failed) >= 2  # the two invalid lines at least
+        assert first.returncode == 1
+        assert "failed" in first.stdout
+        second = cli(
+            "batch",
+            str(prompts),
+            "-o",
+            str(out),
+            "--concurrency",
+            "16",
+            "--max-retries",
+            "5",
+            base_url=url,
+            key=None,
+        )
+    rows = _manifest(out)
+    done = [row for row in rows if row["state"] == "done"]
+    still_failed = [row for row in rows if row["state"] == "failed"]
+    assert {row["line"] for row in still_failed} >= {199, 200}  # the invalid lines
+    assert len(done) >= 195
+    expected_files = {name for row in done for name in json.loads(row["files"])}
+    assert _image_files(out) == expected_files
+    assert second.returncode == 1  # the invalid lines stay failed
+
+
+def test_batch_survives_kill_9_and_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("\n".join(json.dumps(f"slow picture {i}") for i in range(24)) + "\n")
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "openrouter_imagegen.cli",
+        "batch",
+        str(prompts),
+        "-o",
+        str(out),
+        "--concurrency",
+        "4",
+    ]
+    with run(faults=("slow",), fault_rate=1.0) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+        env["OPENROUTER_BASE_URL"] = url
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if (out / "manifest.sqlite").exists():
+                done = [r for r in _manifest(out) if r["state"] == "done"]
+                if len(done) >= 6:
+                    break
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        killed_rows = _manifest(out)
+        done_before = {
+            r["key"]: json.loads(r["files"]) for r in killed_rows if r["state"] == "done"
+        }
+        assert 6 <= len(done_before) < 24
+        for files in done_before.values():
+            assert all((out / name).exists() for name in files)
+        resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    rows = _manifest(out)
+    assert all(row["state"] == "done" for row in rows)
+    assert len(rows) == 24
+    for row in rows:
+        if row["key"] in done_before:
+            assert json.loads(row["files"]) == done_before[row["key"]]
+            assert row["attempts"] == 1  # finished before the kill: not generated again
+    expected = {name for row in rows for name in json.loads(row["files"])}
+    assert _image_files(out) == expected  # nothing lost, nothing duplicated, no temporaries
+    assert f"{len(done_before)} done before" in resumed.stdout
+
+
+def test_generate_under_a_pseudo_terminal_shows_progress(server: str, tmp_path: Path) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+    env |= {
+        "OPENROUTER_API_KEY": KEY,
+        "OPENROUTER_BASE_URL": server,
+        "TERM": "xterm",
+        "COLUMNS": "100",
+    }
+    command = [sys.executable, "-m", "openrouter_imagegen.cli", "generate", "a lighthouse",
+               "--stream", "-o", str(tmp_path), "--size", "256x256"]  # fmt: skip
+    process = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(controller)
+    assert process.wait(timeout=60) == 0
+    text = output.decode("utf-8", "replace")
+    assert "partial image(s) received" in text  # the live status line
+    (saved,) = tmp_path.iterdir()
+    last = [line for line in text.replace("\r", "\n").splitlines() if line.strip()][-1]
+    assert str(saved) in last
