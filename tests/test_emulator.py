@@ -391,3 +391,11 @@ def test_capture_a_stream_for_the_stream_layer(base_url: str, http: httpx.Client
     kept = accumulate([captured.read_bytes()])
     fresh = accumulate([live])
     assert kept.images()[0].data == fresh.images()[0].data
+
+
+def test_pytest_plugin_fixture_serves_a_client(openrouter_emulator: str) -> None:
+    from openrouter_imagegen import ImageClient
+
+    with ImageClient(base_url=openrouter_emulator, api_key="") as client:
+        response = client.generate("from the fixture", model=MODEL, size="32x32")
+    assert response.images()[0].width == 32
