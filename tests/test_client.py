@@ -413,3 +413,23 @@ async def test_async_generate_stream_edit_and_errors(server: str) -> None:
             with pytest.raises(StreamError):
                 async for _ in stream:
                     pass
+
+
+def test_broken_streams_are_replayed_only_when_asked() -> None:
+    with run(faults=("reset", "truncate"), fault_rate=0.5, seed=5) as base_url:
+        with client_for(base_url, max_retries=12) as client:
+            for i in range(4):
+                with client.stream(
+                    f"replayed {i}", model=MODEL, size="32x32", replay_on_failure=True
+                ) as stream:
+                    final = stream.final_response()
+                assert final.images()[0].width == 32
+            failures = 0
+            for i in range(6):
+                with client.stream(f"not replayed {i}", model=MODEL, size="32x32") as stream:
+                    try:
+                        stream.final_response()
+                    except StreamError as exc:
+                        failures += 1
+                        assert exc.response is not None
+            assert failures  # seeded: some of these break, and are raised, not retried

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openrouter_imagegen.stream import SSEDecoder, ServerSentEvent, encode_comment, encode_event
+from openrouter_imagegen.stream import ServerSentEvent, SSEDecoder, encode_comment, encode_event
 
 
 def decode(*chunks: bytes) -> list[ServerSentEvent]:

@@ -18,6 +18,7 @@ from openrouter_imagegen._exceptions import ImagegenError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
     from openrouter_imagegen.client import ImageClient
     from openrouter_imagegen.client._base import Endpoint
@@ -384,6 +385,29 @@ def inspect(file: Path, as_json: bool) -> None:
         click.echo(f"skipped {reason}")
 
 
+def _batch_progress(console: Console) -> Progress:
+    """A bar with done/total, failures, rate and ETA (only on a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("batch"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
 @cli.command()
 @click.argument("prompts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True)
@@ -420,21 +444,21 @@ def batch(
     "background", "n". Progress is kept in OUTPUT/manifest.sqlite.
     """
     import asyncio
+    import time
 
     from openrouter_imagegen.cli._batch import BatchReport, read_prompts, run_batch
 
     console = _stderr()
     items = read_prompts(prompts)
-    progress_line = console.status("starting…") if console.is_terminal else None
+    progress = _batch_progress(console) if console.is_terminal else None
+    task = progress.add_task("batch", total=len(items), failed=0, rate="") if progress else None
+    started = time.monotonic()
 
     def on_progress(report: BatchReport) -> None:
-        if progress_line is None:
-            return
-        finished = report.done + report.failed + report.skipped
-        progress_line.update(
-            f"{finished}/{report.total} ({report.done} done, {report.failed} failed, "
-            f"{report.skipped} already done)"
-        )
+        if progress is not None and task is not None:
+            finished = report.done + report.failed + report.skipped
+            rate = (report.done + report.failed) / max(time.monotonic() - started, 1e-6)
+            progress.update(task, completed=finished, failed=report.failed, rate=f"{rate:.1f}/s")
 
     client_options = {
         "base_url": base_url,
@@ -442,8 +466,8 @@ def batch(
         "timeout": timeout,
         "app_name": "openrouter-imagegen",
     }
-    if progress_line:
-        progress_line.start()
+    if progress:
+        progress.start()
     try:
         report = asyncio.run(
             run_batch(
@@ -457,8 +481,8 @@ def batch(
             )
         )
     finally:
-        if progress_line:
-            progress_line.stop()
+        if progress:
+            progress.stop()
     rate_text = f"{report.images / report.seconds:.1f} images/s" if report.seconds else ""
     click.echo(
         f"{report.total} items: {report.done} done now, {report.skipped} done before, "

@@ -258,6 +258,9 @@ class AsyncImageStream:
                         break
                 for update in core.end():
                     yield update
+                if core.cut_short and self._replay and replays < self._client.max_retries:
+                    replays += 1  # the caller opted in: start the generation again
+                    continue
                 self._final = core.finish()
                 return
             except httpx.TransportError as exc:

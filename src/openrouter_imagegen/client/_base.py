@@ -68,6 +68,11 @@ class StreamCore:
     def done(self) -> bool:
         return self.decoder.done
 
+    @property
+    def cut_short(self) -> bool:
+        """True when the bytes ended before the stream's final event."""
+        return not self.accumulator.finished
+
     def _apply(self, decode: Any, chunk: bytes) -> list[StreamUpdate]:
         try:
             return [StreamUpdate(event, self.accumulator.feed(event)) for event in decode(chunk)]

@@ -263,6 +263,9 @@ class ImageStream:
                     if core.done:
                         break
                 yield from core.end()
+                if core.cut_short and self._replay and replays < self._client.max_retries:
+                    replays += 1  # the caller opted in: start the generation again
+                    continue
                 self._final = core.finish()
                 return
             except httpx.TransportError as exc:
