@@ -433,3 +433,14 @@ def test_broken_streams_are_replayed_only_when_asked() -> None:
                         failures += 1
                         assert exc.response is not None
             assert failures  # seeded: some of these break, and are raised, not retried
+
+
+@pytest.mark.anyio
+async def test_streams_iterate_without_a_with_block_too(server: str) -> None:
+    async with async_client_for(server) as client:
+        events = [u.event.type async for u in client.stream("bare", model=MODEL, size="32x32")]
+    assert events[0] == "response.created"
+    assert events[-1] == "response.completed"
+    with client_for(server) as sync_client:
+        updates = list(sync_client.stream("bare", model=MODEL, size="32x32"))
+    assert updates[-1].response.status == "completed"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -20,7 +19,6 @@ from openrouter_imagegen.client._requests import (
     Previous,
     chat_body,
     edit_body,
-    generate_body,
     request_body,
 )
 from openrouter_imagegen.client._retry import error_from_response, error_from_transport
@@ -159,8 +157,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         )  # fmt: skip
         return await self._post("responses", body)
 
-    @asynccontextmanager
-    async def stream(
+    def stream(
         self,
         prompt: str,
         *,
@@ -169,19 +166,12 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         endpoint: Endpoint = "responses",
         replay_on_failure: bool = False,
         **options: Any,
-    ) -> AsyncIterator[AsyncImageStream]:
-        """See `ImageClient.stream`; iterate with `async for`."""
-        if endpoint == "chat":
-            body = chat_body(prompt, model=model, stream=True, **options)
-        else:
-            body = generate_body(
-                prompt, model=model, stream=True, partial_images=partial_images, **options
-            )
-        stream = AsyncImageStream(self, endpoint, body, replay_on_failure)
-        try:
-            yield stream
-        finally:
-            await stream.close()
+    ) -> AsyncImageStream:
+        """See `ImageClient.stream`; use with `async with` and iterate with `async for`."""
+        body = request_body(
+            endpoint, prompt, model=model, stream=True, partial_images=partial_images, **options
+        )
+        return AsyncImageStream(self, endpoint, body, replay_on_failure)
 
     # -- images ----------------------------------------------------------------
 
@@ -208,7 +198,11 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
 
 
 class AsyncImageStream:
-    """A streamed generation in progress; iterate it with `async for`."""
+    """A streamed generation: an async context manager to iterate with `async for`.
+
+    Nothing is sent until iteration starts; leaving the `async with` block
+    closes the connection.
+    """
 
     def __init__(
         self, client: AsyncImageClient, endpoint: Endpoint, body: dict[str, Any], replay: bool
@@ -220,6 +214,17 @@ class AsyncImageStream:
         self._response: httpx.Response | None = None
         self._core: StreamCore | None = None
         self._final: Response | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
     async def final_response(self) -> Response:
         """The final response, consuming what is left of the stream."""

@@ -227,8 +227,15 @@ def chat_body(
     return body
 
 
-def request_body(endpoint: str, prompt: str, **options: Any) -> dict[str, Any]:
-    """The body of a plain generation request for `endpoint` ("responses" or "chat")."""
+def request_body(
+    endpoint: str,
+    prompt: str,
+    *,
+    stream: bool = False,
+    partial_images: int | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """The body of a generation request for `endpoint` ("responses" or "chat")."""
     if endpoint == "chat":
-        return chat_body(prompt, **options)
-    return generate_body(prompt, **options)
+        return chat_body(prompt, stream=stream, **options)
+    return generate_body(prompt, stream=stream, partial_images=partial_images, **options)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -18,7 +17,6 @@ from openrouter_imagegen.client._requests import (
     Previous,
     chat_body,
     edit_body,
-    generate_body,
     request_body,
 )
 from openrouter_imagegen.client._retry import error_from_response, error_from_transport
@@ -161,7 +159,6 @@ class ImageClient(BaseClient[httpx.Client]):
         )  # fmt: skip
         return self._post("responses", body)
 
-    @contextmanager
     def stream(
         self,
         prompt: str,
@@ -171,7 +168,7 @@ class ImageClient(BaseClient[httpx.Client]):
         endpoint: Endpoint = "responses",
         replay_on_failure: bool = False,
         **options: Any,
-    ) -> Iterator[ImageStream]:
+    ) -> ImageStream:
         """Stream a generation: iterate the result for `StreamUpdate`s.
 
         ```python
@@ -186,17 +183,10 @@ class ImageClient(BaseClient[httpx.Client]):
         everything received; it is replayed from the start only with
         `replay_on_failure=True`.
         """
-        if endpoint == "chat":
-            body = chat_body(prompt, model=model, stream=True, **options)
-        else:
-            body = generate_body(
-                prompt, model=model, stream=True, partial_images=partial_images, **options
-            )
-        stream = ImageStream(self, endpoint, body, replay_on_failure)
-        try:
-            yield stream
-        finally:
-            stream.close()
+        body = request_body(
+            endpoint, prompt, model=model, stream=True, partial_images=partial_images, **options
+        )
+        return ImageStream(self, endpoint, body, replay_on_failure)
 
     # -- images ----------------------------------------------------------------
 
@@ -220,7 +210,11 @@ class ImageClient(BaseClient[httpx.Client]):
 
 
 class ImageStream:
-    """A streamed generation in progress; iterate it for `StreamUpdate`s."""
+    """A streamed generation: a context manager to iterate for `StreamUpdate`s.
+
+    Nothing is sent until iteration starts; leaving the `with` block closes
+    the connection.
+    """
 
     def __init__(
         self, client: ImageClient, endpoint: Endpoint, body: dict[str, Any], replay: bool
@@ -232,6 +226,17 @@ class ImageStream:
         self._response: httpx.Response | None = None
         self._core: StreamCore | None = None
         self._final: Response | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def final_response(self) -> Response:
         """The final response, consuming what is left of the stream."""

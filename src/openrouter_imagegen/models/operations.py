@@ -160,12 +160,12 @@ class UnknownContent(KeptWhole, kw_only=True):
 
 CONTENT = OpenUnion([OutputTextContent, OutputRefusalContent], UnknownContent)
 
+OutputContent = OutputTextContent | OutputRefusalContent | UnknownContent
+
 if TYPE_CHECKING:
-    OutputContent = OutputTextContent | OutputRefusalContent | UnknownContent
     _ContentList = list[OutputContent]
 else:
     # Built by CONTENT, not by msgspec (see WireModel.__converters__).
-    OutputContent = Any
     _ContentList = Any
 
 
@@ -256,20 +256,20 @@ OUTPUT = OpenUnion(
     UnknownOutput,
 )
 
+Output = (
+    OutputImageGenerationCall
+    | OutputAssistant
+    | OutputReasoning
+    | OutputFunctionCall
+    | OutputWebSearchCall
+    | OutputFileSearchCall
+    | UnknownOutput
+)
+
 if TYPE_CHECKING:
-    Output = (
-        OutputImageGenerationCall
-        | OutputAssistant
-        | OutputReasoning
-        | OutputFunctionCall
-        | OutputWebSearchCall
-        | OutputFileSearchCall
-        | UnknownOutput
-    )
     _OutputList = list[Output]
 else:
     # Built by OUTPUT, not by msgspec (see WireModel.__converters__).
-    Output = Any
     _OutputList = Any
 
 
