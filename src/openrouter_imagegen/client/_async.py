@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import httpx
 
 from openrouter_imagegen._exceptions import APIError
-from openrouter_imagegen.client._base import BaseClient, Endpoint, StreamCore, StreamUpdate
+from openrouter_imagegen.client._base import (
+    BaseClient,
+    BaseStream,
+    Endpoint,
+    StreamCore,
+    StreamUpdate,
+)
 from openrouter_imagegen.client._requests import (
     ImageInput,
     Previous,
@@ -22,7 +28,6 @@ from openrouter_imagegen.client._requests import (
     request_body,
 )
 from openrouter_imagegen.client._retry import error_from_response, error_from_transport
-from openrouter_imagegen.models.events import ImageGenCallPartialImageEvent
 from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
 
 if TYPE_CHECKING:
@@ -197,23 +202,12 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         return [image.save(directory, overwrite=overwrite) for image in images]
 
 
-class AsyncImageStream:
+class AsyncImageStream(BaseStream[AsyncImageClient]):
     """A streamed generation: an async context manager to iterate with `async for`.
 
     Nothing is sent until iteration starts; leaving the `async with` block
     closes the connection.
     """
-
-    def __init__(
-        self, client: AsyncImageClient, endpoint: Endpoint, body: dict[str, Any], replay: bool
-    ) -> None:
-        self._client = client
-        self._endpoint = endpoint
-        self._body = body
-        self._replay = replay
-        self._response: httpx.Response | None = None
-        self._core: StreamCore | None = None
-        self._final: Response | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -234,20 +228,6 @@ class AsyncImageStream:
         assert self._final is not None
         return self._final
 
-    @property
-    def snapshot(self) -> Response | None:
-        """The response built so far."""
-        return self._core.accumulator.response if self._core else None
-
-    @property
-    def generation_id(self) -> str | None:
-        return self._core.generation_id if self._core else None
-
-    @property
-    def partial_images(self) -> list[ImageGenCallPartialImageEvent]:
-        """Every partial image received so far, in order."""
-        return list(self._core.accumulator.partial_images) if self._core else []
-
     async def __aiter__(self) -> AsyncIterator[StreamUpdate]:
         if self._final is not None:
             return
@@ -263,14 +243,14 @@ class AsyncImageStream:
                         break
                 for update in core.end():
                     yield update
-                if core.cut_short and self._replay and replays < self._client.max_retries:
+                if core.cut_short and self._may_replay(replays):
                     replays += 1  # the caller opted in: start the generation again
                     continue
                 self._final = core.finish()
                 return
             except httpx.TransportError as exc:
                 error = core.broken(error_from_transport(exc, self._client.base_url))
-                if not (self._replay and replays < self._client.max_retries):
+                if not self._may_replay(replays):
                     raise error from exc
                 replays += 1
             finally:

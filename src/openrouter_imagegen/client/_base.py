@@ -20,12 +20,13 @@ from openrouter_imagegen.models.events import Event, ImageGenCallPartialImageEve
 from openrouter_imagegen.models.operations import Response
 from openrouter_imagegen.stream import EventDecoder, ResponseAccumulator
 
-__all__ = ["DEFAULT_BASE_URL", "BaseClient", "Endpoint", "StreamCore", "StreamUpdate"]
+__all__ = ["DEFAULT_BASE_URL", "BaseClient", "BaseStream", "Endpoint", "StreamCore", "StreamUpdate"]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(180.0, connect=10.0)
 Endpoint = Literal["responses", "chat"]
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
+_Client = TypeVar("_Client", bound="BaseClient[Any]")
 _PATHS: dict[str, str] = {"responses": "/responses", "chat": "/chat/completions"}
 
 
@@ -101,6 +102,39 @@ class StreamCore:
         if exc.generation_id is None:
             exc.generation_id = self.generation_id
         return exc
+
+
+class BaseStream(Generic[_Client]):
+    """What `ImageStream` and `AsyncImageStream` share: the request and what arrived."""
+
+    def __init__(
+        self, client: _Client, endpoint: Endpoint, body: dict[str, Any], replay: bool
+    ) -> None:
+        self._client = client
+        self._endpoint = endpoint
+        self._body = body
+        self._replay = replay
+        self._response: httpx.Response | None = None
+        self._core: StreamCore | None = None
+        self._final: Response | None = None
+
+    @property
+    def snapshot(self) -> Response | None:
+        """The response built so far."""
+        return self._core.accumulator.response if self._core else None
+
+    @property
+    def generation_id(self) -> str | None:
+        """The `X-Generation-Id` of the request, once it was answered."""
+        return self._core.generation_id if self._core else None
+
+    @property
+    def partial_images(self) -> list[ImageGenCallPartialImageEvent]:
+        """Every partial image received so far, in order."""
+        return list(self._core.accumulator.partial_images) if self._core else []
+
+    def _may_replay(self, replays: int) -> bool:
+        return self._replay and replays < self._client.max_retries
 
 
 class BaseClient(Generic[_Http]):

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import httpx
 
 from openrouter_imagegen._exceptions import APIError
-from openrouter_imagegen.client._base import BaseClient, Endpoint, StreamCore, StreamUpdate
+from openrouter_imagegen.client._base import (
+    BaseClient,
+    BaseStream,
+    Endpoint,
+    StreamCore,
+    StreamUpdate,
+)
 from openrouter_imagegen.client._requests import (
     ImageInput,
     Previous,
@@ -20,7 +26,6 @@ from openrouter_imagegen.client._requests import (
     request_body,
 )
 from openrouter_imagegen.client._retry import error_from_response, error_from_transport
-from openrouter_imagegen.models.events import ImageGenCallPartialImageEvent
 from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
 
 if TYPE_CHECKING:
@@ -209,23 +214,12 @@ class ImageClient(BaseClient[httpx.Client]):
         return [image.save(directory, overwrite=overwrite) for image in images]
 
 
-class ImageStream:
+class ImageStream(BaseStream[ImageClient]):
     """A streamed generation: a context manager to iterate for `StreamUpdate`s.
 
     Nothing is sent until iteration starts; leaving the `with` block closes
     the connection.
     """
-
-    def __init__(
-        self, client: ImageClient, endpoint: Endpoint, body: dict[str, Any], replay: bool
-    ) -> None:
-        self._client = client
-        self._endpoint = endpoint
-        self._body = body
-        self._replay = replay
-        self._response: httpx.Response | None = None
-        self._core: StreamCore | None = None
-        self._final: Response | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -246,15 +240,6 @@ class ImageStream:
         assert self._final is not None
         return self._final
 
-    @property
-    def snapshot(self) -> Response | None:
-        """The response built so far."""
-        return self._core.accumulator.response if self._core else None
-
-    @property
-    def generation_id(self) -> str | None:
-        return self._core.generation_id if self._core else None
-
     def __iter__(self) -> Iterator[StreamUpdate]:
         if self._final is not None:
             return
@@ -268,14 +253,14 @@ class ImageStream:
                     if core.done:
                         break
                 yield from core.end()
-                if core.cut_short and self._replay and replays < self._client.max_retries:
+                if core.cut_short and self._may_replay(replays):
                     replays += 1  # the caller opted in: start the generation again
                     continue
                 self._final = core.finish()
                 return
             except httpx.TransportError as exc:
                 error = core.broken(error_from_transport(exc, self._client.base_url))
-                if not (self._replay and replays < self._client.max_retries):
+                if not self._may_replay(replays):
                     raise error from exc
                 replays += 1
             finally:
@@ -292,8 +277,3 @@ class ImageStream:
     def close(self) -> None:
         if self._response is not None:
             self._response.close()
-
-    @property
-    def partial_images(self) -> list[ImageGenCallPartialImageEvent]:
-        """Every partial image received so far, in order."""
-        return list(self._core.accumulator.partial_images) if self._core else []

@@ -201,6 +201,29 @@ def _remote(result: str, call_id: str | None) -> ImageIsRemoteError:
     )
 
 
+def _inline_or_url(
+    result: str | None, call_id: str | None, status: str | None, fetch: bool
+) -> GeneratedImage | str:
+    """The image when `result` carries it inline, else the URL to download."""
+    if not result or not result.strip():
+        raise _unavailable(call_id, status)
+    source = classify(result)
+    if source != "url":
+        return _from_inline(result, source, call_id)
+    if not fetch:
+        raise _remote(result, call_id)
+    return result.strip()
+
+
+def _downloaded(
+    data: bytes, content_type: str | None, call_id: str | None, url: str
+) -> GeneratedImage:
+    declared = _media_type_of(content_type)
+    return GeneratedImage(
+        data, source="url", call_id=call_id, declared_media_type=declared, url=url
+    )
+
+
 def decode_result(
     result: str | None,
     *,
@@ -218,21 +241,17 @@ def decode_result(
     `allow_http`, at most `max_bytes`, within `timeout` seconds, through
     `http_client` when given); otherwise it raises `ImageIsRemoteError`.
     """
-    if not result or not result.strip():
-        raise _unavailable(call_id, status)
-    source = classify(result)
-    if source != "url":
-        return _from_inline(result, source, call_id)
-    if not fetch:
-        raise _remote(result, call_id)
-    url = result.strip()
+    inline_or_url = _inline_or_url(result, call_id, status, fetch)
+    if isinstance(inline_or_url, GeneratedImage):
+        return inline_or_url
     data, content_type = fetch_image_bytes(
-        url, allow_http=allow_http, max_bytes=max_bytes, timeout=timeout, http_client=http_client
+        inline_or_url,
+        allow_http=allow_http,
+        max_bytes=max_bytes,
+        timeout=timeout,
+        http_client=http_client,
     )
-    declared = _media_type_of(content_type)
-    return GeneratedImage(
-        data, source="url", call_id=call_id, declared_media_type=declared, url=url
-    )
+    return _downloaded(data, content_type, call_id, inline_or_url)
 
 
 async def adecode_result(
@@ -247,21 +266,17 @@ async def adecode_result(
     http_client: httpx.AsyncClient | None = None,
 ) -> GeneratedImage:
     """The async twin of `decode_result` (only a download awaits)."""
-    if not result or not result.strip():
-        raise _unavailable(call_id, status)
-    source = classify(result)
-    if source != "url":
-        return _from_inline(result, source, call_id)
-    if not fetch:
-        raise _remote(result, call_id)
-    url = result.strip()
+    inline_or_url = _inline_or_url(result, call_id, status, fetch)
+    if isinstance(inline_or_url, GeneratedImage):
+        return inline_or_url
     data, content_type = await afetch_image_bytes(
-        url, allow_http=allow_http, max_bytes=max_bytes, timeout=timeout, http_client=http_client
+        inline_or_url,
+        allow_http=allow_http,
+        max_bytes=max_bytes,
+        timeout=timeout,
+        http_client=http_client,
     )
-    declared = _media_type_of(content_type)
-    return GeneratedImage(
-        data, source="url", call_id=call_id, declared_media_type=declared, url=url
-    )
+    return _downloaded(data, content_type, call_id, inline_or_url)
 
 
 def image_from_call(call: HasImageResult, **options: Any) -> GeneratedImage:
