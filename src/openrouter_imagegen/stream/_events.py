@@ -12,7 +12,7 @@ from openrouter_imagegen.stream._sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["EventDecoder", "Translator", "aiter_events", "iter_events"]
 
-DONE = "[DONE]"
+DONE = b"[DONE]"
 
 
 class Translator(Protocol):
@@ -71,7 +71,7 @@ class EventDecoder:
     def _typed(self, messages: list[ServerSentEvent]) -> list[Event]:
         events: list[Event] = []
         for message in messages:
-            if message.data == DONE:
+            if message.raw_data == DONE:
                 self.done = True
                 events += self._translator.finish() if self._translator else []
                 break
@@ -82,7 +82,7 @@ class EventDecoder:
         index = self.count
         self.count += 1
         try:
-            obj = decode_json(message.data)
+            obj = decode_json(message.raw_data)
             if self._translator is not None:
                 return self._translator.feed(obj)
             # Some servers name the type only in the SSE `event:` field.

@@ -12,22 +12,64 @@ multi-megabyte `data:` line) is kept as a list of pieces joined once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 __all__ = ["SSEDecoder", "ServerSentEvent", "encode_comment", "encode_event"]
 
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True, slots=True)
 class ServerSentEvent:
-    """One dispatched event. `offset` is the byte offset of its first line in the stream."""
+    """One dispatched event. `offset` is the byte offset of its first line in the stream.
 
-    event: str = "message"
-    data: str = ""
-    id: str | None = None
-    retry: int | None = None
-    offset: int = 0
+    `data` is decoded from UTF-8 on first use; `raw_data` is the same bytes
+    undecoded, so that a JSON parser can read a multi-megabyte payload
+    without a decoded copy being made first.
+    """
+
+    __slots__ = ("_data", "event", "id", "offset", "raw_data", "retry")
+
+    def __init__(
+        self,
+        event: str = "message",
+        data: str | None = None,
+        id: str | None = None,
+        retry: int | None = None,
+        offset: int = 0,
+        *,
+        raw_data: bytes | memoryview | None = None,
+    ) -> None:
+        self.event = event
+        self.id = id
+        self.retry = retry
+        self.offset = offset
+        self._data = data
+        self.raw_data: bytes | memoryview = (
+            raw_data if raw_data is not None else (data or "").encode("utf-8")
+        )
+
+    @property
+    def data(self) -> str:
+        if self._data is None:
+            self._data = str(self.raw_data, "utf-8", "replace")
+        return self._data
+
+    def _key(self) -> tuple[str, str, str | None, int | None, int]:
+        return (self.event, self.data, self.id, self.retry, self.offset)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        size = len(self.raw_data)
+        shown = repr(self.data) if size <= 80 else f"<{size:,} bytes>"
+        return (
+            f"ServerSentEvent(event={self.event!r}, data={shown}, id={self.id!r}, "
+            f"retry={self.retry!r}, offset={self.offset})"
+        )
 
 
 class SSEDecoder:
@@ -41,7 +83,7 @@ class SSEDecoder:
         self._offset = 0  # bytes fed so far
         self._line_start = 0  # stream offset of the current line
         self._event_start: int | None = None  # stream offset of the pending event's first line
-        self._data: list[str] = []
+        self._data: list[bytes | memoryview] = []  # the pending event's data values
         self._event_type = ""
         self._retry: int | None = None
         self._last_id: str | None = None
@@ -116,15 +158,15 @@ class SSEDecoder:
         if raw[0] == 0x3A:  # ':' starts a comment
             self.comment_count += 1
             return None
-        if raw.startswith(b"data: "):  # the hot path: decode the value once, no slicing copy
-            self._data.append(str(memoryview(raw)[6:], "utf-8", "replace"))
+        if raw.startswith(b"data: "):  # the hot path: keep the bytes, copy nothing
+            self._data.append(memoryview(raw)[6:])
             return None
         line = raw.decode("utf-8", "replace")
         name, colon, value = line.partition(":")
         if colon and value.startswith(" "):
             value = value[1:]
         if name == "data":
-            self._data.append(value)
+            self._data.append(value.encode("utf-8"))
         elif name == "event":
             self._event_type = value
         elif name == "id" and "\0" not in value:
@@ -138,7 +180,7 @@ class SSEDecoder:
         if self._data:
             event = ServerSentEvent(
                 event=self._event_type or "message",
-                data="\n".join(self._data),
+                raw_data=self._data[0] if len(self._data) == 1 else b"\n".join(self._data),
                 id=self._last_id,
                 retry=self._retry,
                 offset=self._event_start or 0,
