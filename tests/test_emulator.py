@@ -363,11 +363,16 @@ def test_everything_emitted_validates_against_the_reference_spec(
     validate(plain, "OpenResponsesResult")
     stream_body = {**body, "stream": True}
     stream_body["tools"][0]["partial_images"] = 2
-    streamed = http.post(f"{base_url}/responses", json=stream_body)
-    for data in sse_events(streamed.content)[:-1]:
-        event = json.loads(data)
-        validate(event, "StreamEvents")
-        assert parse_event(data).to_dict() == event
+    for fault in ("none", "failed"):
+        streamed = http.post(
+            f"{base_url}/responses",
+            json=stream_body,
+            headers={"X-Emulator-Fault": fault} if fault != "none" else {},
+        )
+        for data in sse_events(streamed.content)[:-1]:
+            event = json.loads(data)
+            validate(event, "StreamEvents")
+            assert parse_event(data).to_dict() == event
     failed = http.post(
         f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "429"}
     ).json()
@@ -378,6 +383,9 @@ def test_everything_emitted_validates_against_the_reference_spec(
         "modalities": ["image", "text"],
     }
     validate(http.post(f"{base_url}/chat/completions", json=chat_body).json(), "ChatResult")
+    chunks = http.post(f"{base_url}/chat/completions", json={**chat_body, "stream": True})
+    for data in sse_events(chunks.content)[:-1]:
+        validate(json.loads(data), "ChatStreamChunk")
 
 
 def test_capture_a_stream_for_the_stream_layer(base_url: str, http: httpx.Client) -> None:
