@@ -47,10 +47,8 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
     ```
     """
 
-    def __init__(self, *, http_client: httpx.AsyncClient | None = None, **options: Any) -> None:
-        super().__init__(**options)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(follow_redirects=False)
+    def _new_http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(follow_redirects=False)
 
     async def close(self) -> None:
         if self._owns_http:

@@ -154,7 +154,19 @@ class BaseClient(Generic[_Http]):
         retry_deadline: float = 600.0,
         retry_backoff: float = 0.5,
         default_headers: Mapping[str, str] | None = None,
+        http_client: _Http | None = None,
     ) -> None:
+        """Settings not given come from the environment or a default:
+
+        - `api_key`: `OPENROUTER_API_KEY`; sent as a Bearer token, never shown.
+        - `base_url`: `OPENROUTER_BASE_URL`, else `https://openrouter.ai/api/v1`.
+        - `app_url`, `app_name`: OpenRouter's attribution headers (`HTTP-Referer`, `X-Title`).
+        - `timeout`: seconds (or an `httpx.Timeout`); 180 s to read, 10 s to connect.
+        - `max_retries`, `retry_deadline`, `retry_backoff`: see `RetryPolicy`.
+        - `http_client`: your own httpx client (proxies, transports, hooks); you close it.
+        """
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else self._new_http_client()
         self._api_key = api_key if api_key is not None else os.environ.get("OPENROUTER_API_KEY")
         self.base_url = (
             base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
@@ -174,6 +186,9 @@ class BaseClient(Generic[_Http]):
             headers["X-Title"] = app_name
         headers.update(default_headers or {})
         self._headers = headers
+
+    def _new_http_client(self) -> _Http:
+        raise NotImplementedError
 
     @property
     def max_retries(self) -> int:

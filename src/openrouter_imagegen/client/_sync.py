@@ -49,10 +49,8 @@ class ImageClient(BaseClient[httpx.Client]):
     event hooks); the client then leaves closing it to you.
     """
 
-    def __init__(self, *, http_client: httpx.Client | None = None, **options: Any) -> None:
-        super().__init__(**options)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(follow_redirects=False)
+    def _new_http_client(self) -> httpx.Client:
+        return httpx.Client(follow_redirects=False)
 
     def close(self) -> None:
         if self._owns_http:
