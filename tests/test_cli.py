@@ -171,6 +171,15 @@ def saved_files(server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         f"{server}/responses", json=body, headers={**headers, "X-Emulator-Fault": "failed"}
     ).json()
     two["output"].append({"type": "openrouter:future_kind", "id": "fx_1", "payload": [1, 2]})
+    remote = "https://cdn.example.test/ig_remote.png?signature=secret"
+    two["output"].append(
+        {
+            "type": "image_generation_call",
+            "id": "ig_remote",
+            "status": "completed",
+            "result": remote,
+        }
+    )
     json_path = folder / "one.json"
     json_path.write_text(json.dumps(one))
     jsonl_path = folder / "log.jsonl"
@@ -198,6 +207,8 @@ def test_extract_json_jsonl_and_sse(saved_files: dict[str, Path], tmp_path: Path
     assert f"{saved_files['jsonl']}: 2 image(s) extracted" in out
     assert "line 2" in out and "not valid JSON" not in out.split("line 2")[0][-5:]
     assert "openrouter:future_kind" in out
+    assert "ig_remote is a URL (https://cdn.example.test/ig_remote.png): pass --fetch" in out
+    assert "secret" not in out
     assert "failed" in out
     assert f"{saved_files['sse']}: 3 image(s) extracted" in out  # the final one and two partials
     files = sorted(p.name for p in tmp_path.iterdir())
@@ -225,7 +236,7 @@ def test_inspect_table_and_json(saved_files: dict[str, Path]) -> None:
     assert "failed" in table.stdout
     data = json.loads(cli("inspect", str(saved_files["jsonl"]), "--json").stdout)
     statuses = [row["status"] for row in data["calls"]]
-    assert statuses == ["completed", "completed", "failed"]
+    assert statuses == ["completed", "completed", "completed", "failed"]
     assert data["calls"][0]["width"] == 32
     assert any("line 2" in reason for reason in data["skipped"])
 

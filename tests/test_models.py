@@ -553,3 +553,11 @@ def test_property_garbage_json_raises_only_validation_error(value: Any) -> None:
             parse(wire)
         except ValidationError as exc:
             assert exc.path is not None and exc.path.startswith("$")
+
+
+def test_constructor_strings_become_enum_members() -> None:
+    call = OutputImageGenerationCall(type="image_generation_call", id="a", status="completed")  # type: ignore[arg-type]
+    assert call.type is OutputTypeImageGenerationCall.IMAGE_GENERATION_CALL
+    assert call.status is OutputStatusEnum3.COMPLETED
+    with pytest.raises(ValueError, match="message"):
+        OutputImageGenerationCall(type="message", id="a", status="completed")  # type: ignore[arg-type]

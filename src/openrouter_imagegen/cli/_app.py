@@ -283,8 +283,9 @@ def edit(image_or_response: Path, prompt: str, **kwargs: Any) -> None:
 @click.option("--fetch", is_flag=True, help="Download results that are https URLs.")
 def extract(files: tuple[Path, ...], output: Path, partials: bool, fetch: bool) -> None:
     """Extract every image from saved responses: JSON, JSONL logs, captured SSE streams."""
-    from openrouter_imagegen._exceptions import ImageError
+    from openrouter_imagegen._exceptions import ImageError, ImageIsRemoteError
     from openrouter_imagegen.cli._saved import read_saved
+    from openrouter_imagegen.images._fetch import display_url
 
     output.mkdir(parents=True, exist_ok=True)
     failed_files = 0
@@ -302,6 +303,9 @@ def extract(files: tuple[Path, ...], output: Path, partials: bool, fetch: bool) 
                 image = call.image(fetch=fetch)
                 _save_once(image, output)
                 written += 1
+            except ImageIsRemoteError as exc:
+                url = display_url(exc.url)
+                skipped.append(f"{where}: call {call.id} is a URL ({url}): pass --fetch")
             except (ImageError, FileExistsError) as exc:
                 skipped.append(f"{where}: call {call.id}: {exc}")
         for event in saved.partials if partials else ():

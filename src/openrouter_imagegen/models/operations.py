@@ -110,6 +110,8 @@ class OutputImageGenerationCall(WireModel, kw_only=True):
     __always_emit__: ClassVar[frozenset[str]] = frozenset({"result"})
 
     def __post_init__(self) -> None:
+        # A plain string from a constructor becomes the enum member (or fails, if wrong).
+        self.type = OutputTypeImageGenerationCall(self.type)
         if not isinstance(self.status, OutputStatusEnum3):
             self.status = _known(OutputStatusEnum3, self.status)
 
