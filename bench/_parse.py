@@ -98,6 +98,17 @@ def parse_suite(quick: bool) -> Table:
         elif "SDK" in name:
             target, ok = ">= 4x slower than ours", seconds >= 4 * mine
         table.add(name, seconds, human_seconds(seconds), f"{seconds / base:.2f}x floor", target, ok)
+    from openrouter_imagegen import parse_response
+
+    parse_only = median_seconds(lambda: parse_response(body), repeat=5 if quick else 21)
+    loads_only = median_seconds(lambda: json.loads(body), repeat=5 if quick else 21)
+    table.add(
+        "parse only: openrouter_imagegen.parse_response",
+        parse_only,
+        human_seconds(parse_only),
+        f"{loads_only / parse_only:.1f}x faster than json.loads",
+    )
+    table.add("parse only: json.loads", loads_only, human_seconds(loads_only))
     return table
 
 
