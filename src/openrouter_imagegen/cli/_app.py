@@ -36,7 +36,7 @@ def _stderr() -> Console:
     from rich.console import Console
 
     # rich honours NO_COLOR itself; no live widgets unless stderr is a terminal.
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _client(base_url: str | None, timeout: float | None, max_retries: int) -> ImageClient:
