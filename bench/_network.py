@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -99,16 +100,18 @@ def emulator_suite(quick: bool) -> Table:
     return table
 
 
-def _per_request(run: object, count: int) -> float:
-    assert callable(run)
-    for _ in range(5):
-        run()
-    times = []
+def _per_request(cases: dict[str, Any], count: int) -> dict[str, float]:
+    """Median seconds per request of each case, the cases interleaved so drift hits all alike."""
+    for run in cases.values():
+        for _ in range(5):
+            run()
+    times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(count):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, run in cases.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def client_suite(quick: bool) -> Table:
@@ -118,7 +121,7 @@ def client_suite(quick: bool) -> Table:
 
     from openrouter_imagegen import ImageClient
 
-    count = 30 if quick else 150
+    count = 30 if quick else 300
     prompt, size = "client overhead", "256x256"
     table = Table(
         f"one non-streaming request against the emulator ({size} PNG), median of {count}",
@@ -146,7 +149,7 @@ def client_suite(quick: bool) -> Table:
                 model=MODEL, input=prompt, tools=tool
             ),
         }
-        seconds = {name: _per_request(run, count) for name, run in cases.items()}
+        seconds = _per_request(cases, count)
         mine.close()
     base, ours = seconds["bare httpx.post + msgspec"], seconds["openrouter-imagegen ImageClient"]
     for name, value in seconds.items():

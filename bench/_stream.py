@@ -70,7 +70,7 @@ print(json.dumps(median_seconds(lambda: run(chunks), repeat={repeat})))
 def _measure(case: str, scale: int, env: dict[str, str], quick: bool) -> float:
     """Median seconds of `case` on the stream at `scale`, in a fresh process with `env` added."""
     root = str(Path(__file__).resolve().parents[1])
-    code = _MEASURE.format(root=root, scale=scale, case=case, repeat=5 if quick else 15)
+    code = _MEASURE.format(root=root, scale=scale, case=case, repeat=5 if quick else 25)
     output = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, **env},

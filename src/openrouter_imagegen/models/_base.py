@@ -186,17 +186,21 @@ class WireModel(msgspec.Struct, kw_only=True, dict=True):
     def _attach(self, source: dict[str, Any]) -> None:
         """Remember `source` here and in nested models msgspec built from it."""
         self.__dict__["_raw"] = source
-        for attr, key, _ in _field_table(type(self)):
-            if attr in self.__converters__:
-                continue  # built by _convert, already attached
-            value = getattr(self, attr)
-            sub = source.get(key)
-            if isinstance(value, WireModel) and isinstance(sub, dict):
-                value._attach(sub)
-            elif isinstance(value, list) and isinstance(sub, list):
-                for item, item_source in zip(value, sub, strict=False):
-                    if isinstance(item, WireModel) and isinstance(item_source, dict):
-                        item._attach(item_source)
+        attrs = _plain_fields(type(self))
+        for key, sub in source.items():
+            # Only objects and arrays can hold nested models; skip the rest cheaply.
+            if type(sub) is dict:
+                attr = attrs.get(key)
+                value = getattr(self, attr) if attr else None
+                if isinstance(value, WireModel):
+                    value._attach(sub)
+            elif type(sub) is list and sub and type(sub[0]) is dict:
+                attr = attrs.get(key)
+                value = getattr(self, attr) if attr else None
+                if isinstance(value, list):
+                    for item, item_source in zip(value, sub, strict=False):
+                        if isinstance(item, WireModel) and type(item_source) is dict:
+                            item._attach(item_source)
 
     def _validate(self, path: str, strict: bool) -> None:
         """Checks msgspec's types cannot express; subclasses extend."""
@@ -255,6 +259,17 @@ class WireModel(msgspec.Struct, kw_only=True, dict=True):
 
 
 _FIELD_TABLES: dict[type[WireModel], tuple[tuple[str, str, Callable[[], Any]], ...]] = {}
+_PLAIN_FIELDS: dict[type[WireModel], dict[str, str]] = {}
+
+
+def _plain_fields(cls: type[WireModel]) -> dict[str, str]:
+    """JSON key -> attribute for the fields msgspec converts (not `__converters__` ones)."""
+    plain = _PLAIN_FIELDS.get(cls)
+    if plain is None:
+        plain = _PLAIN_FIELDS[cls] = {
+            key: attr for attr, key, _ in _field_table(cls) if attr not in cls.__converters__
+        }
+    return plain
 
 
 def _field_table(cls: type[WireModel]) -> tuple[tuple[str, str, Callable[[], Any]], ...]:
