@@ -155,7 +155,7 @@ class SSEDecoder:
         cr = chunk.find(b"\r", start)
         lf = chunk.find(b"\n", start)
         while cr != -1 or lf != -1:
-            if cr == -1 or lf != -1 and lf < cr:
+            if cr == -1 or (lf != -1 and lf < cr):
                 end = lf
                 start_next = lf + 1
             else:
