@@ -52,7 +52,8 @@ def httpx_sse_openai(chunks: list[bytes]) -> int:
     return images
 
 
-KEEP_FREED = {"MALLOC_TRIM_THRESHOLD_": "4294967295", "MALLOC_MMAP_THRESHOLD_": "4294967295"}
+# glibc: serve every block from the heap (no mmap) and never give freed memory back.
+KEEP_FREED = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "4294967295"}
 CASES = {"ours": ours, "theirs": httpx_sse_openai}
 
 _MEASURE = """
