@@ -444,3 +444,32 @@ async def test_streams_iterate_without_a_with_block_too(server: str) -> None:
     with client_for(server) as sync_client:
         updates = list(sync_client.stream("bare", model=MODEL, size="32x32"))
     assert updates[-1].response.status == "completed"
+
+
+def test_server_tool_urls_download_through_the_client() -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (12, 8)).save(buffer, "PNG")
+    png = buffer.getvalue()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/responses"):
+            item = {
+                "type": "openrouter:image_generation",
+                "id": "ig_tool",
+                "status": "completed",
+                "result": "https://cdn.example.test/ig_tool.png",
+            }
+            return httpx.Response(200, json={"output": [item]})
+        return httpx.Response(200, content=png, headers={"content-type": "image/png"})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    with ImageClient(
+        api_key=KEY, base_url="https://openrouter.test/api/v1", http_client=http
+    ) as client:
+        response = client.generate("x", model="google/gemini-2.5-flash-image")
+        with pytest.raises(ImageIsRemoteError):
+            response.images()
+        (image,) = client.images(response)
+    assert (image.width, image.height, image.call_id, image.source) == (12, 8, "ig_tool", "url")

@@ -561,3 +561,34 @@ def test_constructor_strings_become_enum_members() -> None:
     assert call.status is OutputStatusEnum3.COMPLETED
     with pytest.raises(ValueError, match="message"):
         OutputImageGenerationCall(type="message", id="a", status="completed")  # type: ignore[arg-type]
+
+
+def test_openrouter_image_generation_tool_items_are_modelled_and_round_trip() -> None:
+    from openrouter_imagegen.models import OutputImageGenerationServerTool
+
+    body = {
+        "output": [
+            {
+                "type": "openrouter:image_generation",
+                "id": "ig_tmp_1",
+                "status": "completed",
+                "result": "https://example.test/image.png",
+                "imageUrl": "https://example.test/image.png",
+                "revisedPrompt": "a fox, watercolour",
+            },
+            {
+                "type": "image_generation_call",
+                "id": "ig_2",
+                "status": "completed",
+                "result": "AAAA",
+            },
+        ]
+    }
+    response = parse_response(json.dumps(body))
+    tool = response.output[0]
+    assert isinstance(tool, OutputImageGenerationServerTool)
+    assert tool.image_url == "https://example.test/image.png"
+    assert tool.revised_prompt == "a fox, watercolour"
+    assert [item.id for item in response.image_outputs] == ["ig_tmp_1", "ig_2"]
+    assert [call.id for call in response.image_generation_calls] == ["ig_2"]
+    assert response.to_dict() == body

@@ -343,7 +343,7 @@ def inspect(file: Path, as_json: bool) -> None:
     for where, call in saved.calls:
         row: dict[str, Any] = {
             "where": where,
-            "id": call.id,
+            "id": call.id or "-",
             "status": str(call.status),
             "media_type": None,
             "width": None,

@@ -13,7 +13,13 @@ from typing import Any
 from openrouter_imagegen._exceptions import ImagegenError, StreamError
 from openrouter_imagegen.models._base import decode_json
 from openrouter_imagegen.models.events import ImageGenCallPartialImageEvent
-from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
+from openrouter_imagegen.models.operations import (
+    OutputImageGenerationCall,
+    OutputImageGenerationServerTool,
+    Response,
+)
+
+ImageItem = OutputImageGenerationCall | OutputImageGenerationServerTool
 
 __all__ = ["SavedFile", "read_saved"]
 
@@ -23,7 +29,7 @@ class SavedFile:
     """What one file held: its image calls, partial images, and what was skipped and why."""
 
     path: Path
-    calls: list[tuple[str, OutputImageGenerationCall]] = field(default_factory=list)
+    calls: list[tuple[str, ImageItem]] = field(default_factory=list)
     partials: list[ImageGenCallPartialImageEvent] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     error: str | None = None  # the file as a whole could not be read
@@ -47,7 +53,7 @@ def _calls_of(obj: Any, where: str, saved: SavedFile) -> None:
         return
     for item in response.output:
         kind = getattr(item, "type", "?")
-        if isinstance(item, OutputImageGenerationCall):
+        if isinstance(item, OutputImageGenerationCall | OutputImageGenerationServerTool):
             saved.calls.append((where, item))
         elif kind not in ("message", "reasoning"):
             saved.skipped.append(f"{where}: output item of kind {kind!r} holds no image")
@@ -73,7 +79,7 @@ def _read_sse(data: bytes, saved: SavedFile) -> None:
         saved.skipped.append(f"stream: {exc}")
         response = accumulator.response
     saved.partials = list(accumulator.partial_images)
-    for item in response.image_generation_calls:
+    for item in response.image_outputs:
         saved.calls.append(("stream", item))
 
 

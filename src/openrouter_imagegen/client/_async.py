@@ -188,7 +188,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         """`response.images(fetch=True)` through this client's transport and timeouts."""
         from openrouter_imagegen.images import aimages_from_calls
 
-        calls = response.image_generation_calls
+        calls = response.image_outputs
         return await aimages_from_calls(calls, **self._fetch_options(options))
 
     async def save_images(

@@ -203,7 +203,7 @@ class ImageClient(BaseClient[httpx.Client]):
         """`response.images(fetch=True)` through this client's transport and timeouts."""
         from openrouter_imagegen.images import images_from_calls
 
-        return images_from_calls(response.image_generation_calls, **self._fetch_options(options))
+        return images_from_calls(response.image_outputs, **self._fetch_options(options))
 
     def save_images(self, response: Response, directory: str | Path, **options: Any) -> list[Path]:
         """Save every image of `response` into `directory`, downloading remote ones."""

@@ -50,7 +50,7 @@ class HasImageResult(Protocol):
     """What the images layer needs of a call: `OutputImageGenerationCall` has it."""
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str | None: ...
 
     @property
     def result(self) -> str | None: ...
@@ -328,13 +328,13 @@ async def aimages_from_calls(
     return [await aimage_from_call(call, **options) for call in _with_images(calls, strict)]
 
 
-class _HasCalls(Protocol):
+class _HasImageOutputs(Protocol):
     @property
-    def image_generation_calls(self) -> list[Any]: ...
+    def image_outputs(self) -> list[Any]: ...
 
 
 def save_images(
-    response_or_calls: _HasCalls | Iterable[HasImageResult],
+    response_or_calls: _HasImageOutputs | Iterable[HasImageResult],
     directory: str | Path,
     *,
     strict: bool = False,
@@ -348,8 +348,8 @@ def save_images(
     `images_from_calls`.
     """
     calls: Iterable[HasImageResult] = (
-        response_or_calls.image_generation_calls
-        if hasattr(response_or_calls, "image_generation_calls")
+        response_or_calls.image_outputs
+        if hasattr(response_or_calls, "image_outputs")
         else response_or_calls
     )
     images = images_from_calls(calls, strict=strict, **options)

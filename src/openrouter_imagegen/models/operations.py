@@ -34,6 +34,7 @@ __all__ = [
     "OutputFileSearchCall",
     "OutputFunctionCall",
     "OutputImageGenerationCall",
+    "OutputImageGenerationServerTool",
     "OutputReasoning",
     "OutputRefusalContent",
     "OutputStatusEnum3",
@@ -238,6 +239,29 @@ class OutputFileSearchCall(WireModel, kw_only=True):
     results: list[Any] | None = None
 
 
+class OutputImageGenerationServerTool(WireModel, kw_only=True):
+    """OpenRouter's own image tool (`type: "openrouter:image_generation"`).
+
+    Its `result` is usually an https URL (`image(fetch=True)` downloads it);
+    `Response.images()` covers these items too.
+    """
+
+    type: Literal["openrouter:image_generation"] = "openrouter:image_generation"
+    id: str | None = None
+    status: str
+    result: str | None = None
+    image_url: str | None = msgspec.field(default=None, name="imageUrl")
+    image_b64: str | None = msgspec.field(default=None, name="imageB64")
+    revised_prompt: str | None = msgspec.field(default=None, name="revisedPrompt")
+    prompt: str | None = None
+
+    def image(self, **options: Any) -> GeneratedImage:
+        """The image; see `openrouter_imagegen.images.decode_result` for `options`."""
+        from openrouter_imagegen.images import image_from_call
+
+        return image_from_call(self, **options)
+
+
 class UnknownOutput(KeptWhole, kw_only=True):
     """An output item of a kind this library does not model, kept whole in `raw`.
 
@@ -254,6 +278,7 @@ OUTPUT = OpenUnion(
         OutputFunctionCall,
         OutputWebSearchCall,
         OutputFileSearchCall,
+        OutputImageGenerationServerTool,
     ],
     UnknownOutput,
 )
@@ -265,6 +290,7 @@ Output = (
     | OutputFunctionCall
     | OutputWebSearchCall
     | OutputFileSearchCall
+    | OutputImageGenerationServerTool
     | UnknownOutput
 )
 
@@ -357,6 +383,13 @@ class Response(WireModel, kw_only=True):
         return [item for item in self.output if isinstance(item, OutputImageGenerationCall)]
 
     @property
+    def image_outputs(self) -> list[OutputImageGenerationCall | OutputImageGenerationServerTool]:
+        """Every output item that carries an image, in order: the image generation
+        calls and OpenRouter's `openrouter:image_generation` tool items."""
+        kinds = (OutputImageGenerationCall, OutputImageGenerationServerTool)
+        return [item for item in self.output if isinstance(item, kinds)]
+
+    @property
     def output_text(self) -> str:
         """The `output_text` the server sent, else the assistant messages' text joined."""
         if self.given_output_text is not None:
@@ -364,14 +397,15 @@ class Response(WireModel, kw_only=True):
         return "".join(item.text for item in self.output if isinstance(item, OutputAssistant))
 
     def images(self, **options: Any) -> list[GeneratedImage]:
-        """Every call's image, in order; calls without one are skipped with a warning.
+        """The image of every item in `image_outputs`, in order; items without one
+        are skipped with a warning.
 
         See `openrouter_imagegen.images.images_from_calls` for `options`
-        (`strict=True` raises at the first call without an image instead).
+        (`strict=True` raises at the first item without an image instead).
         """
         from openrouter_imagegen.images import images_from_calls
 
-        return images_from_calls(self.image_generation_calls, **options)
+        return images_from_calls(self.image_outputs, **options)
 
     def save_images(self, directory: str | Path, **options: Any) -> list[Path]:
         """Save every call's image into `directory`; see `images.save_images`."""
