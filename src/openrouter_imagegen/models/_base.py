@@ -305,17 +305,22 @@ class OpenUnion:
         self.unknown = unknown
 
     def convert(self, data: Any, path: str, strict: bool) -> Any:
-        if not isinstance(data, dict):
-            raise validation_error(path, data, "an object")
-        tag = data.get("type", MISSING)
-        if not isinstance(tag, str):
-            raise validation_error(f"{path}.type", tag, "a string naming the item's kind")
-        return self.kinds.get(tag, self.unknown)._convert(data, path, strict)
+        return self.kinds.get(_kind(data, path), self.unknown)._convert(data, path, strict)
 
     def convert_list(self, data: Any, path: str, strict: bool) -> list[Any]:
         if not isinstance(data, list):
             raise validation_error(path, data, "an array")
         return [self.convert(item, f"{path}[{i}]", strict) for i, item in enumerate(data)]
+
+
+def _kind(data: Any, path: str) -> str:
+    """The `type` of the object `data`; anything else is a `ValidationError`."""
+    if not isinstance(data, dict):
+        raise validation_error(path, data, "an object")
+    tag = data.get("type", MISSING)
+    if not isinstance(tag, str):
+        raise validation_error(f"{path}.type", tag, "a string naming the item's kind")
+    return tag
 
 
 def _tag_of(kind: type[WireModel]) -> str:
@@ -333,12 +338,7 @@ class KeptWhole(WireModel, kw_only=True):
 
     @classmethod
     def _convert(cls, data: Any, path: str, strict: bool) -> Self:
-        if not isinstance(data, dict):
-            raise validation_error(path, data, "an object")
-        tag = data.get("type", MISSING)
-        if not isinstance(tag, str):
-            raise validation_error(f"{path}.type", tag, "a string naming the kind")
-        return cls(type=tag, raw=data)
+        return cls(type=_kind(data, path), raw=data)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.raw, "type": self.type}
