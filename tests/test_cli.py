@@ -450,3 +450,13 @@ def test_generate_under_a_pseudo_terminal_shows_progress(server: str, tmp_path: 
     (saved,) = tmp_path.iterdir()
     last = [line for line in text.replace("\r", "\n").splitlines() if line.strip()][-1]
     assert str(saved) in last
+
+
+def test_a_failed_generation_exits_1_with_a_clean_message(tmp_path: Path) -> None:
+    with run(faults=("failed",), fault_rate=1.0) as url:
+        result = cli("generate", "x", "-o", str(tmp_path), *SMALL, base_url=url, key=None)
+    assert result.returncode == 1
+    assert "warning: skipped 1 image generation call(s) without an image" in result.stderr
+    assert "error: no image came back (response status failed)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,8 +105,6 @@ def _report(
     if as_json:
         click.echo(json.dumps(_results(response, images, paths, generation_id), indent=2))
         return
-    if not paths:
-        raise ImagegenError("the response held no image")
     for image, path in zip(images[:-1], paths[:-1], strict=False):
         click.echo(f"saved {path} ({_describe(image)})")
     click.echo(f"saved {paths[-1]} ({_describe(images[-1])})")
@@ -235,7 +234,13 @@ def _run_generation(
             )
         else:
             response = client.generate(prompt, endpoint=endpoint, **options)
-        found = client.images(response)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = client.images(response)
+    for warning in caught:  # one clean line each, not Python's warning format
+        console.print(f"warning: {warning.message}")
+    if not found:
+        raise ImagegenError(f"no image came back (response status {response.status or 'unknown'})")
     paths = _save_all(found, output, overwrite)
     _report(response, found, paths, as_json, generation_id)
 
