@@ -20,8 +20,8 @@ demo: $(VENV)/.dev
 	$(VENV)/bin/openrouter-imagegen demo --output demo-output
 
 lint: $(VENV)/.dev
-	$(PY) -m ruff check src tests bench
-	$(PY) -m ruff format --check src tests bench
+	$(PY) -m ruff check src tests bench examples
+	$(PY) -m ruff format --check src tests bench examples
 	$(PY) -m mypy src
 
 # Lint first, so that the run ends with pytest's summary line.
