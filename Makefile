@@ -22,7 +22,7 @@ demo: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(PY) -m ruff check src tests bench examples
 	$(PY) -m ruff format --check src tests bench examples
-	$(PY) -m mypy src
+	$(PY) -m mypy src tests examples bench
 
 # Lint first, so that the run ends with pytest's summary line.
 test: lint

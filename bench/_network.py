@@ -136,7 +136,7 @@ def client_suite(quick: bool) -> Table:
         mine = ImageClient(base_url=url, api_key="bench")
         sdk = OpenRouter(api_key="bench", server_url=url)
         oai = openai.OpenAI(api_key="bench", base_url=url, max_retries=0)
-        tool = [{"type": "image_generation", "size": size}]
+        tool: Any = [{"type": "image_generation", "size": size}]
         cases = {
             "bare httpx.post + msgspec": bare,
             "openrouter-imagegen ImageClient": lambda: mine.generate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import statistics
 import subprocess
@@ -11,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench._payloads import response_body
 from bench._timing import Table, human_seconds, median_seconds
@@ -42,7 +44,7 @@ def openai_sdk(body: bytes) -> list[bytes]:
     from openai._models import construct_type
     from openai.types.responses import Response
 
-    response = construct_type(type_=Response, value=json.loads(body))
+    response: Any = construct_type(type_=Response, value=json.loads(body))
     return [
         base64.b64decode(item.result)
         for item in response.output
@@ -89,7 +91,7 @@ def parse_suite(quick: bool) -> Table:
     times = {}
     for name, decode in CASES.items():
         assert decode(body) == expected, name
-        times[name] = median_seconds(lambda d=decode: d(body), repeat=5 if quick else 21)
+        times[name] = median_seconds(functools.partial(decode, body), repeat=5 if quick else 21)
     base, mine = times["floor (msgspec + pybase64)"], times["openrouter-imagegen"]
     for name, seconds in times.items():
         target, ok = "", None
@@ -216,8 +218,8 @@ def growth_suite(quick: bool) -> Table:
     for megabytes in (1, 4, 16, 64):
         body = response_body(float(megabytes))
         repeat = 3 if quick else 9
-        seconds = median_seconds(lambda b=body: ours(b), repeat=repeat)
-        base = median_seconds(lambda b=body: floor(b), repeat=repeat)
+        seconds = median_seconds(functools.partial(ours, body), repeat=repeat)
+        base = median_seconds(functools.partial(floor, body), repeat=repeat)
         step = f"{seconds / previous:.2f}x" if previous else ""
         ratio = f"{len(body) / seconds / 1e9:.2f} GB/s, {seconds / base:.2f}x floor"
         table.add(f"{len(body) / 1e6:.0f} MB", seconds, human_seconds(seconds), ratio, step)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -46,7 +47,7 @@ def httpx_sse_openai(chunks: list[bytes]) -> int:
     for sse in EventSource(response).iter_sse():
         if sse.data == "[DONE]":
             break
-        event = construct_type(type_=ResponseStreamEvent, value=json.loads(sse.data))
+        event: Any = construct_type(type_=ResponseStreamEvent, value=json.loads(sse.data))
         images += event.type == "response.image_generation_call.partial_image"
         images += event.type == "response.output_item.done"
     return images
@@ -113,7 +114,7 @@ def stream_suite(quick: bool) -> Table:
         previous = None
         for scale in (1, 4, 16):
             seconds = _measure("ours", scale, env, quick)
-            step = seconds / previous if previous else None
+            step: float | None = seconds / previous if previous else None
             table.add(
                 f"ours at {scale}x, {label}",
                 seconds,

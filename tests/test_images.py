@@ -37,6 +37,7 @@ from openrouter_imagegen.images import (
     safe_filename,
     save_images,
 )
+from openrouter_imagegen.models import Output
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -145,7 +146,7 @@ def test_call_and_response_conveniences(tmp_path: Path) -> None:
         OutputImageGenerationCall(id="ig_b", status="failed", result=None),
         OutputImageGenerationCall(id="ig_c", status="in_progress"),
     ]
-    response = Response(output=calls)
+    response = Response(output=list[Output](calls))
     assert calls[0].image().data == PNG
     with pytest.warns(ImageSkippedWarning, match="ig_b \\(failed\\).*ig_c \\(in_progress\\)"):
         images = response.images()

@@ -231,7 +231,7 @@ def test_only_output_is_required_and_absent_fields_stay_absent() -> None:
     response = parse_response(b'{"output": []}')
     assert response.id is None and response.model is None and response.usage is None
     assert response.to_dict() == {"output": []}
-    with_nulls = {"output": [], "error": None, "model": None, "usage": None}
+    with_nulls: dict[str, Any] = {"output": [], "error": None, "model": None, "usage": None}
     assert parse_response(json.dumps(with_nulls)).to_dict() == with_nulls
 
 
