@@ -473,3 +473,59 @@ def test_server_tool_urls_download_through_the_client() -> None:
             response.images()
         (image,) = client.images(response)
     assert (image.width, image.height, image.call_id, image.source) == (12, 8, "ig_tool", "url")
+
+
+# -- the retry policy and error mapping, without a server ---------------------------------
+
+
+def test_retry_policy_backs_off_exponentially_with_jitter_and_bounds() -> None:
+    import time as clock
+
+    from openrouter_imagegen.client import RetryPolicy
+
+    policy = RetryPolicy(4, backoff=0.5, max_backoff=3.0, deadline=100.0)
+    started = clock.monotonic()
+    error = ServerError("boom", status_code=503)
+    delays = [policy.delay(error, n, started) for n in range(5)]
+    assert delays[4] is None  # max_retries reached
+    for n, delay in enumerate(delays[:4]):
+        ceiling = min(3.0, 0.5 * 2**n)
+        assert delay is not None
+        assert ceiling / 2 <= delay <= ceiling
+    limited = RateLimitError("slow down", status_code=429, retry_after=7.0)
+    assert policy.delay(limited, 0, started) == 7.0
+    assert policy.delay(BadRequestError("bad", status_code=400), 0, started) is None
+    assert policy.delay(APIError("conflict", status_code=409), 0, started) is not None
+    assert policy.delay(APIError("timeout", status_code=408), 0, started) is not None
+    assert policy.delay(APIConnectionError("reset"), 0, started) is not None
+    assert RetryPolicy(3, deadline=1.0).delay(limited, 0, started) is None  # past the deadline
+    with pytest.raises(ValueError, match="max_retries"):
+        RetryPolicy(-1)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (400, None, BadRequestError),
+        (401, None, AuthenticationError),
+        (402, None, InsufficientCreditsError),
+        (403, None, PermissionDeniedError),
+        (404, None, NotFoundError),
+        (429, None, RateLimitError),
+        (500, None, ServerError),
+        (529, None, ServerError),
+        (None, 502, ServerError),  # an error reported inside a 200 body or a stream
+        (None, "server_error", APIError),
+    ],
+)
+def test_error_bodies_map_to_the_hierarchy(
+    status: int | None, code: object, expected: type[APIError]
+) -> None:
+    from openrouter_imagegen.client._retry import error_from_body
+
+    body = {"error": {"code": code if code is not None else status, "message": "details here"}}
+    error = error_from_body(body, status_code=status, generation_id="gen_1")
+    assert type(error) is expected
+    assert error.message == "details here"
+    assert error.body == body
+    assert error.generation_id == "gen_1"
