@@ -433,3 +433,25 @@ def test_property_every_truncation_raises_stream_error_with_the_prefix(cut: int)
     error = info.value
     assert isinstance(error.response, Response)
     assert len(error.partial_images) == _complete_partials(prefix)
+
+
+_DROPPABLE = [
+    i
+    for i, event in enumerate(event_dicts())
+    if event["type"] not in {"response.created", "response.completed"}
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.sampled_from(_DROPPABLE)))
+def test_property_lost_events_never_change_the_final_response(dropped: set[int]) -> None:
+    # Proxies drop events; whatever is lost in between, response.completed decides.
+    events = [event for i, event in enumerate(event_dicts()) if i not in dropped]
+    accumulator = ResponseAccumulator()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StreamWarning)
+        for event in iter_events([sse_bytes(events)]):
+            accumulator.feed(event)
+    assert accumulator.finish() == parse_response(json.dumps(final_response()))
+    kept = [e["partial_image_index"] for e in events if e["type"].endswith("partial_image")]
+    assert [p.partial_image_index for p in accumulator.partial_images] == kept
