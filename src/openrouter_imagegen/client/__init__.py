@@ -5,6 +5,19 @@ Both speak `POST /responses` and, for models that need it,
 `Response` of `OutputImageGenerationCall`s.
 """
 
+from openrouter_imagegen._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InsufficientCreditsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
 from openrouter_imagegen.client._async import AsyncImageClient, AsyncImageStream
 from openrouter_imagegen.client._base import DEFAULT_BASE_URL, StreamUpdate
 from openrouter_imagegen.client._requests import chat_body, edit_body, generate_body
@@ -13,6 +26,17 @@ from openrouter_imagegen.client._sync import ImageClient, ImageStream
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "InsufficientCreditsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StreamError",
     "AsyncImageClient",
     "AsyncImageStream",
     "ImageClient",

@@ -4,6 +4,16 @@ No network I/O unless asked (`fetch=True`); nothing heavy is imported until
 used (httpx for downloads, Pillow for `to_pil()`).
 """
 
+from openrouter_imagegen._exceptions import (
+    ImageDecodeError,
+    ImageDownloadError,
+    ImageError,
+    ImageIsRemoteError,
+    ImageSkippedWarning,
+    ImageUnavailableError,
+    MediaTypeMismatchWarning,
+    UnknownImageFormatError,
+)
 from openrouter_imagegen.images._decode import b64decode_lenient, parse_data_url
 from openrouter_imagegen.images._fetch import afetch_image_bytes, fetch_image_bytes
 from openrouter_imagegen.images._files import safe_filename, write_atomic
@@ -21,6 +31,14 @@ from openrouter_imagegen.images._sniff import dimensions, sniff_media_type
 
 __all__ = [
     "GeneratedImage",
+    "ImageDecodeError",
+    "ImageDownloadError",
+    "ImageError",
+    "ImageIsRemoteError",
+    "ImageSkippedWarning",
+    "ImageUnavailableError",
+    "MediaTypeMismatchWarning",
+    "UnknownImageFormatError",
     "adecode_result",
     "afetch_image_bytes",
     "aimage_from_call",

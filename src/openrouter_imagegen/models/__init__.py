@@ -1,5 +1,6 @@
 """Wire models: the seed's `OutputImageGenerationCall`, its response, and stream events."""
 
+from openrouter_imagegen._exceptions import ValidationError
 from openrouter_imagegen.models.operations import (
     IncompleteDetails,
     Output,
@@ -47,5 +48,6 @@ __all__ = [
     "ResponseUsage",
     "UnknownContent",
     "UnknownOutput",
+    "ValidationError",
     "parse_response",
 ]

@@ -7,6 +7,7 @@ the emulator; `iter_events`, `aiter_events`, `accumulate` and `aaccumulate`
 are the thin loops around them.
 """
 
+from openrouter_imagegen._exceptions import StreamError, StreamWarning
 from openrouter_imagegen.stream._accumulator import ResponseAccumulator, aaccumulate, accumulate
 from openrouter_imagegen.stream._events import EventDecoder, aiter_events, iter_events
 from openrouter_imagegen.stream._sse import (
@@ -21,6 +22,8 @@ __all__ = [
     "ResponseAccumulator",
     "SSEDecoder",
     "ServerSentEvent",
+    "StreamError",
+    "StreamWarning",
     "aaccumulate",
     "accumulate",
     "aiter_events",
