@@ -5,7 +5,7 @@ the I/O: sending, sleeping between retries, reading the body."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -54,11 +54,6 @@ class StreamCore:
         self.accumulator = ResponseAccumulator()
         self.generation_id = generation_id
 
-    @property
-    def started(self) -> bool:
-        """True once an event arrived: from then on a retry would replay the stream."""
-        return self.decoder.count > 0
-
     def feed(self, chunk: bytes) -> list[StreamUpdate]:
         return self._apply(self.decoder.feed, chunk)
 
@@ -74,7 +69,7 @@ class StreamCore:
         """True when the bytes ended before the stream's final event."""
         return not self.accumulator.finished
 
-    def _apply(self, decode: Any, chunk: bytes) -> list[StreamUpdate]:
+    def _apply(self, decode: Callable[[bytes], list[Event]], chunk: bytes) -> list[StreamUpdate]:
         try:
             return [StreamUpdate(event, self.accumulator.feed(event)) for event in decode(chunk)]
         except StreamError as exc:
