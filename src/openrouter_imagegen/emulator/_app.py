@@ -172,12 +172,12 @@ def _text_and_context(items: Any) -> tuple[str, str]:
     if not isinstance(items, list):
         raise BadRequest(400, "input: expected a string or a list of input items")
     texts: list[str] = []
-    digest = hashlib.sha256()
+    carried: list[str] = []  # earlier results and input images: they change the picture
     for item in items:
         if not isinstance(item, dict):
             continue
         if item.get("type") == "image_generation_call" and isinstance(item.get("result"), str):
-            digest.update(item["result"].encode())
+            carried.append(item["result"])
         content = item.get("content")
         if isinstance(content, str):
             texts.append(content)
@@ -189,10 +189,9 @@ def _text_and_context(items: Any) -> tuple[str, str]:
             url = part.get("image_url")
             url = url.get("url") if isinstance(url, dict) else url
             if isinstance(url, str):
-                digest.update(url.encode())
-    return " ".join(texts), digest.hexdigest()[
-        :16
-    ] if digest.digest() != hashlib.sha256().digest() else ""
+                carried.append(url)
+    context = hashlib.sha256("\0".join(carried).encode()).hexdigest()[:16] if carried else ""
+    return " ".join(texts), context
 
 
 class Emulator:
