@@ -51,12 +51,16 @@ def _calls_of(obj: Any, where: str, saved: SavedFile) -> None:
     else:
         saved.skipped.append(f"{where}: neither a response, a chat completion nor an image call")
         return
+    others = []
     for item in response.output:
-        kind = getattr(item, "type", "?")
         if isinstance(item, OutputImageGenerationCall | OutputImageGenerationServerTool):
             saved.calls.append((where, item))
-        elif kind not in ("message", "reasoning"):
-            saved.skipped.append(f"{where}: output item of kind {kind!r} holds no image")
+        elif item.type not in ("message", "reasoning"):
+            others.append(str(item.type))
+    if others:
+        saved.skipped.append(
+            f"{where}: {len(others)} other output item(s) with no image: {', '.join(others)}"
+        )
 
 
 def _is_sse(text: bytes) -> bool:
