@@ -128,8 +128,13 @@ class ImageClient(BaseClient[httpx.Client]):
     ) -> Response:
         """Generate images from `prompt`; returns the whole `Response`.
 
-        `endpoint="chat"` uses `/chat/completions` instead, for models that
-        speak only that; its images come back as the same image calls.
+        `size` ("1024x1024"), `output_format`, `quality` and `background` go
+        to the `image_generation` tool for OpenAI's models and into
+        `image_config` for the others, with `aspect_ratio` ("16:9") and `n`;
+        `image_config` and `extra_body` are merged in as given (copied, never
+        changed). `endpoint="chat"` uses `/chat/completions` instead, for
+        models that speak only that; its images come back as the same image
+        calls.
         """
         body = request_body(
             endpoint, prompt, model=model, size=size, aspect_ratio=aspect_ratio,
