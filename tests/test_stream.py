@@ -455,3 +455,10 @@ def test_property_lost_events_never_change_the_final_response(dropped: set[int])
     assert accumulator.finish() == parse_response(json.dumps(final_response()))
     kept = [e["partial_image_index"] for e in events if e["type"].endswith("partial_image")]
     assert [p.partial_image_index for p in accumulator.partial_images] == kept
+
+
+@pytest.mark.parametrize("data", ["null", "[1, 2]", "3", '"text"', "{}", '{"type": 5}'])
+def test_json_that_is_no_event_object_is_a_stream_error(data: str) -> None:
+    with pytest.raises(StreamError) as info:
+        list(iter_events([encode_event(data)]))
+    assert info.value.event_index == 0

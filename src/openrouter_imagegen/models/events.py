@@ -317,7 +317,7 @@ def parse_event(
     data: bytes | bytearray | memoryview | str | dict[str, Any], *, strict: bool = False
 ) -> Event:
     """Parse one stream event (the JSON of an SSE `data:` field, or its decoded object)."""
-    obj = data if isinstance(data, dict) else decode_json(data)
+    obj = decode_json(data) if isinstance(data, bytes | bytearray | memoryview | str) else data
     if isinstance(obj, dict) and "type" not in obj and isinstance(obj.get("error"), dict):
         nested = obj["error"]
         code, message = nested.get("code"), nested.get("message")
