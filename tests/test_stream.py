@@ -462,3 +462,55 @@ def test_json_that_is_no_event_object_is_a_stream_error(data: str) -> None:
     with pytest.raises(StreamError) as info:
         list(iter_events([encode_event(data)]))
     assert info.value.event_index == 0
+
+
+_EVENT_TYPES = sorted(
+    {e["type"] for e in event_dicts()} | {"error", "response.failed", "x.unknown"}
+)
+_FIELD_VALUES = (
+    st.none()
+    | st.integers(-2, 5)
+    | st.text(max_size=5)
+    | st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["image_generation_call", "message", "output_text"]),
+            "id": st.text(max_size=3),
+            "status": st.sampled_from(["completed", "in_progress"]),
+        }
+    )
+)
+_FIELDS = st.dictionaries(
+    st.sampled_from(
+        [
+            "item_id",
+            "output_index",
+            "content_index",
+            "delta",
+            "text",
+            "partial_image_b64",
+            "partial_image_index",
+            "sequence_number",
+            "item",
+            "part",
+            "response",
+            "code",
+            "message",
+        ]
+    ),
+    _FIELD_VALUES,
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_EVENT_TYPES), _FIELDS), max_size=10))
+def test_property_malformed_event_sequences_raise_only_stream_errors(
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    wire = b"".join(encode_event(json.dumps({"type": kind, **fields})) for kind, fields in events)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StreamWarning)
+        try:
+            accumulate([wire])
+        except StreamError as exc:
+            assert exc.response is not None
