@@ -529,3 +529,14 @@ def test_error_bodies_map_to_the_hierarchy(
     assert error.message == "details here"
     assert error.body == body
     assert error.generation_id == "gen_1"
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "502", "503", "reset"])
+def test_retries_recover_from_a_fault_that_stops(server: str, fault: str) -> None:
+    # The emulator fails the first two identical requests only: two retries recover.
+    with client_for(server, f"{fault}*2", max_retries=2) as client:
+        response = client.generate(f"recovers from {fault}", model=MODEL, size="32x32")
+    assert response.images()[0].width == 32
+    with client_for(server, f"{fault}*2", max_retries=1) as client:
+        with pytest.raises(APIError):
+            client.generate(f"gives up on {fault}", model=MODEL, size="32x32")

@@ -407,3 +407,19 @@ def test_pytest_plugin_fixture_serves_a_client(openrouter_emulator: str) -> None
     with ImageClient(base_url=openrouter_emulator, api_key="") as client:
         response = client.generate("from the fixture", model=MODEL, size="32x32")
     assert response.images()[0].width == 32
+
+
+def test_fault_times_suffix_fails_only_the_first_identical_requests(
+    base_url: str, http: httpx.Client
+) -> None:
+    headers = {"X-Emulator-Fault": "503*2"}
+    body = tool_body("counted")
+    codes = [
+        http.post(f"{base_url}/responses", json=body, headers=headers).status_code for _ in range(3)
+    ]
+    assert codes == [503, 503, 200]
+    other = http.post(f"{base_url}/responses", json=tool_body("another body"), headers=headers)
+    assert other.status_code == 503  # counted per body
+    bad = http.post(f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "503*x"})
+    assert bad.status_code == 400
+    assert "*N" in bad.json()["error"]["message"]

@@ -202,6 +202,8 @@ class Emulator:
         self.counter = itertools.count(1)
         # previous_response_id -> (prompt, context), for continuing earlier generations.
         self.history: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        # (X-Emulator-Fault value, body digest) -> faults served so far, for `fault*N`.
+        self.faults_served: dict[tuple[str, str], int] = {}
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -210,12 +212,29 @@ class Emulator:
             return True
         return request.headers.get("authorization") == f"Bearer {self.config.api_key}"
 
-    def _fault(self, request: Request) -> str | None:
+    async def _fault(self, request: Request) -> str | None:
+        """The fault to inject: asked for by header, or drawn at the server's rate.
+
+        `X-Emulator-Fault: 503*2` fails only the first two identical requests
+        (same header, same body), so retries can be seen to recover.
+        """
         asked = request.headers.get("x-emulator-fault")
         if asked:
-            if asked not in FAULTS:
-                raise BadRequest(400, f"X-Emulator-Fault: unknown fault {asked!r}")
-            return asked
+            name, star, times = asked.partition("*")
+            if name not in FAULTS or (star and not times.isdigit()):
+                raise BadRequest(
+                    400,
+                    f"X-Emulator-Fault: expected one of {', '.join(FAULTS)}, optionally "
+                    f"followed by '*N' (the first N identical requests only); got {asked!r}",
+                )
+            if not star:
+                return name
+            key = (asked, hashlib.sha256(await request.body()).hexdigest())
+            served = self.faults_served.get(key, 0)
+            if served >= int(times):
+                return None
+            self.faults_served[key] = served + 1
+            return name
         config = self.config
         if config.faults and config.rng.random() < config.fault_rate:
             return config.rng.choice(config.faults)
@@ -244,7 +263,7 @@ class Emulator:
         try:
             if not self._authorised(request):
                 return _error(401, "No auth credentials found or the key is invalid", headers)
-            fault = self._fault(request)
+            fault = await self._fault(request)
             if fault in _STATUS_FAULTS:
                 extra = {"Retry-After": str(self.config.retry_after)} if fault == "429" else {}
                 return _error(int(fault), _FAULT_MESSAGES[fault], headers | extra)
