@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,16 +22,21 @@ from openrouter_imagegen.stream import SSEDecoder, accumulate
 
 pytest.importorskip("starlette")
 Image = pytest.importorskip("PIL.Image")
+ImageChops = pytest.importorskip("PIL.ImageChops")
+ImageStat = pytest.importorskip("PIL.ImageStat")
 
-from openrouter_imagegen.emulator import FAULTS, EmulatorConfig, run  # noqa: E402
+from openrouter_imagegen.emulator import FAULTS, MODELS, run  # noqa: E402
 
 KEY = "sk-or-emulator-key"
 MODEL = "openai/gpt-5-image"
+KEEP_ALIVE = b": OPENROUTER PROCESSING\n\n"
+SLOW = 0.4  # the module's server: `slow` waits this long, `timeout` holds HOLD
+HOLD = 5.0
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with run() as url:
+    with run(slow_seconds=SLOW, hold_seconds=HOLD) as url:
         yield url
 
 
@@ -46,30 +55,63 @@ def tool_body(prompt: str = "a red kite", **tool: Any) -> dict[str, Any]:
     }
 
 
-def sse_events(data: bytes) -> list[str]:
-    decoder = SSEDecoder()
-    return [event.data for event in decoder.feed(data)]
+def stream_body(prompt: str = "a red kite", partials: int = 2, **tool: Any) -> dict[str, Any]:
+    return {**tool_body(prompt, partial_images=partials, **tool), "stream": True}
+
+
+def chat_body(prompt: str = "a paper boat", **options: Any) -> dict[str, Any]:
+    return {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": prompt}],
+        "modalities": ["image", "text"],
+        "image_config": {"size": "32x32"},
+        **options,
+    }
+
+
+def sse_data(data: bytes) -> list[str]:
+    return [event.data for event in SSEDecoder().feed(data)]
+
+
+def sse_json(data: bytes) -> list[dict[str, Any]]:
+    datas = sse_data(data)
+    assert datas[-1] == "[DONE]"
+    return [json.loads(d) for d in datas[:-1]]
 
 
 def image_of(result: str) -> Any:
     return Image.open(io.BytesIO(base64.b64decode(result)))
 
 
-# -- endpoints --------------------------------------------------------------------
+def fault(name: str) -> dict[str, str]:
+    return {"X-Emulator-Fault": name}
+
+
+def drain(response: httpx.Response, *, into: bytearray) -> None:
+    for chunk in response.iter_bytes():
+        into += chunk
+
+
+# -- the Responses API --------------------------------------------------------------
 
 
 def test_responses_non_streaming(base_url: str, http: httpx.Client) -> None:
     reply = http.post(f"{base_url}/responses", json=tool_body())
     assert reply.status_code == 200
     assert reply.headers["x-generation-id"].startswith("gen_")
+    body = reply.json()
+    assert body["id"].startswith("resp_")
+    assert (body["object"], body["model"], body["status"]) == ("response", MODEL, "completed")
+    assert [item["type"] for item in body["output"]] == ["image_generation_call", "message"]
+    assert body["output"][0]["id"].startswith("ig_")
     response = parse_response(reply.content)
-    assert response.status == "completed"
     (call,) = response.image_generation_calls
-    assert call.status == "completed"
+    assert (call.status, call.prompt) == ("completed", "a red kite")
     assert image_of(call.result or "").size == (64, 48)
     assert "a red kite" in response.output_text
+    usage = reply.json()["usage"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
     assert response.usage is not None
-    assert response.usage.total_tokens
 
 
 def test_seed_era_path_answers_too(base_url: str, http: httpx.Client) -> None:
@@ -86,8 +128,12 @@ def test_seed_era_path_answers_too(base_url: str, http: httpx.Client) -> None:
         ({"size": "64x64", "output_format": "jpeg", "quality": "low"}, (64, 64), "RGB", "JPEG"),
         ({"size": "64x64", "output_format": "webp"}, (64, 64), "RGB", "WEBP"),
         ({"size": "64x64", "background": "transparent"}, (64, 64), "RGBA", "PNG"),
+        ({"size": "64x64", "background": "transparent", "output_format": "webp"}, (64, 64),
+         "RGBA", "WEBP"),
+        ({"size": "64x64", "background": "transparent", "output_format": "jpeg"}, (64, 64),
+         "RGB", "JPEG"),
     ],
-)
+)  # fmt: skip
 def test_tool_options_are_honoured(
     base_url: str,
     http: httpx.Client,
@@ -99,97 +145,237 @@ def test_tool_options_are_honoured(
     reply = http.post(f"{base_url}/responses", json=tool_body(**options))
     image = image_of(parse_response(reply.content).image_generation_calls[0].result or "")
     assert (image.size, image.mode, image.format) == (size, mode, fmt)
+    if mode == "RGBA":
+        assert image.getextrema()[3][0] == 0  # some pixels really are transparent
 
 
-def test_image_config_aspect_ratio_and_n(base_url: str, http: httpx.Client) -> None:
+def test_jpeg_quality_changes_the_bytes(base_url: str, http: httpx.Client) -> None:
+    sizes = {
+        quality: len(
+            http.post(
+                f"{base_url}/responses",
+                json=tool_body(size="256x256", output_format="jpeg", quality=quality),
+            ).json()["output"][0]["result"]
+        )
+        for quality in ("low", "high")
+    }
+    assert sizes["low"] < sizes["high"]
+
+
+@pytest.mark.parametrize(
+    ("config", "size"),
+    [
+        ({"aspect_ratio": "16:9"}, (1024, 576)),
+        ({"aspect_ratio": "9:16"}, (576, 1024)),
+        ({"size": "300x200"}, (300, 200)),
+        ({"size": "300x200", "aspect_ratio": "1:1"}, (300, 200)),
+        ({}, (1024, 1024)),
+    ],
+)
+def test_image_config_sizes_without_the_tool(
+    base_url: str, http: httpx.Client, config: dict[str, Any], size: tuple[int, int]
+) -> None:
     body = {
         "model": "google/gemini-2.5-flash-image",
         "input": "two moons",
         "modalities": ["image", "text"],
-        "image_config": {"aspect_ratio": "16:9", "n": 3},
+        "image_config": config,
     }
+    (call,) = parse_response(
+        http.post(f"{base_url}/responses", json=body).content
+    ).image_generation_calls
+    assert image_of(call.result or "").size == size
+
+
+def test_image_config_n_gives_different_pictures(base_url: str, http: httpx.Client) -> None:
+    body = {**tool_body("three moons"), "image_config": {"n": 3}}
     calls = parse_response(
         http.post(f"{base_url}/responses", json=body).content
     ).image_generation_calls
     assert len(calls) == 3
-    sizes = {image_of(c.result or "").size for c in calls}
-    assert sizes == {(1024, 576)}
-    assert len({c.result for c in calls}) == 3  # three different pictures
+    assert len({c.id for c in calls}) == len({c.result for c in calls}) == 3
 
 
-def test_same_request_same_bytes(base_url: str, http: httpx.Client) -> None:
-    first = parse_response(http.post(f"{base_url}/responses", json=tool_body("same")).content)
-    second = parse_response(http.post(f"{base_url}/responses", json=tool_body("same")).content)
-    other = parse_response(http.post(f"{base_url}/responses", json=tool_body("different")).content)
-    assert first.image_generation_calls[0].result == second.image_generation_calls[0].result
-    assert first.image_generation_calls[0].result != other.image_generation_calls[0].result
+def test_same_request_same_bytes_and_the_seed_matters(base_url: str, http: httpx.Client) -> None:
+    def result(body: dict[str, Any]) -> str | None:
+        reply = http.post(f"{base_url}/responses", json=body)
+        return parse_response(reply.content).image_generation_calls[0].result
+
+    first = result(tool_body("same"))
+    assert first == result(tool_body("same"))
+    assert first != result(tool_body("different"))
+    seeded = result({**tool_body("same"), "seed": 7})
+    assert seeded == result({**tool_body("same"), "seed": 7})
+    assert seeded not in (first, result({**tool_body("same"), "seed": 8}))
+
+
+def test_input_items_give_the_prompt_and_input_images_change_the_picture(
+    base_url: str, http: httpx.Client
+) -> None:
+    def call(parts: list[dict[str, Any]]) -> Any:
+        body = {**tool_body(), "input": [{"role": "user", "content": parts}]}
+        reply = http.post(f"{base_url}/responses", json=body)
+        assert reply.status_code == 200, reply.text
+        return parse_response(reply.content).image_generation_calls[0]
+
+    text = [
+        {"type": "input_text", "text": "a lighthouse"},
+        {"type": "input_text", "text": "at dusk"},
+    ]
+    image = {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}
+    plain, edited = call(text), call([*text, image])
+    assert plain.prompt == edited.prompt == "a lighthouse at dusk"
+    assert plain.result != edited.result
+
+
+def test_previous_response_id_continues_the_prompt(base_url: str, http: httpx.Client) -> None:
+    first = http.post(f"{base_url}/responses", json=tool_body("a castle")).json()
+    body = {**tool_body("now at night"), "previous_response_id": first["id"]}
+    follow_up = parse_response(http.post(f"{base_url}/responses", json=body).content)
+    assert follow_up.image_generation_calls[0].prompt == "a castle / now at night"
+    body["previous_response_id"] = "resp_unknown"
+    missing = http.post(f"{base_url}/responses", json=body)
+    assert missing.status_code == 404
+    assert "previous_response_id" in missing.json()["error"]["message"]
+
+
+# -- streaming -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("partials", [1, 2, 3])
 def test_streaming_with_each_partial_images_value(
     base_url: str, http: httpx.Client, partials: int
 ) -> None:
-    body = {**tool_body(), "stream": True}
-    body["tools"][0]["partial_images"] = partials
-    reply = http.post(f"{base_url}/responses", json=body)
+    reply = http.post(f"{base_url}/responses", json=stream_body(partials=partials))
     assert reply.headers["content-type"].startswith("text/event-stream")
-    assert reply.headers["x-generation-id"]
-    assert b": OPENROUTER PROCESSING" in reply.content
-    datas = sse_events(reply.content)
-    assert datas[-1] == "[DONE]"
-    events = [json.loads(d) for d in datas[:-1]]
+    assert reply.headers["x-generation-id"].startswith("gen_")
+    events = sse_json(reply.content)
     types = [e["type"] for e in events]
-    assert types[:6] == [
+    image_call = [
         "response.created",
         "response.in_progress",
         "response.output_item.added",
         "response.image_generation_call.in_progress",
         "response.image_generation_call.generating",
-        "response.image_generation_call.partial_image",
+        *["response.image_generation_call.partial_image"] * partials,
+        "response.image_generation_call.completed",
+        "response.output_item.done",
     ]
-    assert types.count("response.image_generation_call.partial_image") == partials
+    assert types[: len(image_call)] == image_call
+    message = types[len(image_call) : -1]
+    assert message[0] == "response.output_item.added"
+    assert "response.output_text.delta" in message
+    assert message[-1] == "response.output_item.done"
     assert types[-1] == "response.completed"
-    numbers = [e["sequence_number"] for e in events]
-    assert numbers == sorted(numbers) == list(range(len(events)))
-    previews = [e["partial_image_b64"] for e in events if e["type"].endswith("partial_image")]
-    assert all(image_of(p).size == (64, 48) for p in previews)
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    previews = [e for e in events if e["type"].endswith("partial_image")]
+    assert [p["partial_image_index"] for p in previews] == list(range(partials))
+    assert all(image_of(p["partial_image_b64"]).size == (64, 48) for p in previews)
+    # A keep-alive comment comes before every event, and nothing after [DONE].
+    assert reply.content.count(KEEP_ALIVE) == len(events) + 1
+    assert reply.content.endswith(b"data: [DONE]\n\n")
+    # response.completed carries what a plain request gets, result included.
+    plain = http.post(f"{base_url}/responses", json=tool_body()).json()
+    final = events[-1]["response"]
+    assert final["output"][0]["result"] == plain["output"][0]["result"]
+    assert final.keys() == plain.keys()
+    assert events[-2]["item"]["content"] == plain["output"][1]["content"]
     streamed = accumulate([reply.content])
-    plain = parse_response(http.post(f"{base_url}/responses", json=tool_body()).content)
-    assert streamed.image_generation_calls[0].result == plain.image_generation_calls[0].result
+    assert streamed.image_generation_calls[0].result == plain["output"][0]["result"]
+
+
+def test_previews_sharpen_and_keep_the_media_type(base_url: str, http: httpx.Client) -> None:
+    body = stream_body("a sharpening owl", partials=3, size="128x128", output_format="jpeg")
+    events = sse_json(http.post(f"{base_url}/responses", json=body).content)
+    final = image_of(events[-1]["response"]["output"][0]["result"]).convert("RGB")
+    previews = [
+        image_of(e["partial_image_b64"]) for e in events if e["type"].endswith("partial_image")
+    ]
+    assert {p.format for p in previews} == {"JPEG"}
+    distances = [
+        sum(ImageStat.Stat(ImageChops.difference(p.convert("RGB"), final)).mean) for p in previews
+    ]
+    assert distances == sorted(distances, reverse=True)
+    assert distances[0] > distances[-1]
+
+
+def test_streaming_without_the_tool_has_no_previews(base_url: str, http: httpx.Client) -> None:
+    body = {
+        "model": "google/gemini-2.5-flash-image",
+        "input": "a comet",
+        "modalities": ["image", "text"],
+        "image_config": {"size": "32x32"},
+        "stream": True,
+    }
+    types = [e["type"] for e in sse_json(http.post(f"{base_url}/responses", json=body).content)]
+    assert "response.image_generation_call.partial_image" not in types
+    assert "response.image_generation_call.completed" in types
+    assert types[-1] == "response.completed"
+
+
+# -- chat completions and models ----------------------------------------------------------
 
 
 def test_chat_completions(base_url: str, http: httpx.Client) -> None:
-    body = {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": "a paper boat"}],
-        "modalities": ["image", "text"],
-        "image_config": {"size": "32x32"},
-    }
-    reply = http.post(f"{base_url}/chat/completions", json=body).json()
-    (image,) = reply["choices"][0]["message"]["images"]
+    reply = http.post(f"{base_url}/chat/completions", json=chat_body())
+    assert reply.headers["x-generation-id"]
+    completion = reply.json()
+    assert completion["object"] == "chat.completion"
+    (choice,) = completion["choices"]
+    assert choice["finish_reason"] == "stop"
+    message = choice["message"]
+    assert message["role"] == "assistant"
+    assert "a paper boat" in message["content"]
+    (image,) = message["images"]
+    assert image["type"] == "image_url"
     url = image["image_url"]["url"]
     assert url.startswith("data:image/png;base64,")
     assert image_of(url.split(",", 1)[1]).size == (32, 32)
-    streamed = http.post(f"{base_url}/chat/completions", json={**body, "stream": True})
-    datas = sse_events(streamed.content)
-    assert datas[-1] == "[DONE]"
-    chunks = [json.loads(d) for d in datas[:-1]]
-    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+
+    streamed = http.post(f"{base_url}/chat/completions", json={**chat_body(), "stream": True})
+    assert KEEP_ALIVE in streamed.content
+    chunks = sse_json(streamed.content)
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
+    assert completion["id"] == reply.headers["x-generation-id"]
+    assert len({c["id"] for c in chunks}) == 1
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text == message["content"]
     images = [i for c in chunks for i in c["choices"][0]["delta"].get("images", [])]
     assert [i["image_url"]["url"] for i in images] == [url]
-    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
-    assert chunks[-1]["usage"]["total_tokens"]
+    assert [c["choices"][0]["finish_reason"] for c in chunks][-1] == "stop"
+    assert chunks[-1]["usage"] == completion["usage"]
+
+
+def test_chat_takes_the_last_user_message_and_image_config(
+    base_url: str, http: httpx.Client
+) -> None:
+    body = chat_body(image_config={"size": "40x20", "n": 2, "output_format": "webp"})
+    body["messages"] = [
+        {"role": "user", "content": "first idea"},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": [{"type": "text", "text": "second idea"}]},
+    ]
+    message = http.post(f"{base_url}/chat/completions", json=body).json()["choices"][0]["message"]
+    assert "second idea" in message["content"]
+    urls = [i["image_url"]["url"] for i in message["images"]]
+    assert len(urls) == 2
+    assert all(u.startswith("data:image/webp;base64,") for u in urls)
+    assert image_of(urls[0].split(",", 1)[1]).size == (40, 20)
 
 
 def test_models_listing(base_url: str, http: httpx.Client) -> None:
-    models = http.get(f"{base_url}/models").json()["data"]
-    assert models
+    listing = http.get(f"{base_url}/models").json()
+    models = listing["data"]
+    assert [m["id"] for m in models] == list(MODELS)
+    assert listing["total_count"] == len(models)
+    assert any(m.startswith("emulator/") for m in MODELS)
     for model in models:
-        assert {"id", "name", "architecture"} <= model.keys()
-        assert "image" in model["architecture"]["output_modalities"]
+        assert {"id", "name", "created", "description", "context_length", "pricing"} <= model.keys()
+        assert model["architecture"]["output_modalities"] == ["image", "text"]
+        assert "text" in model["architecture"]["input_modalities"]
 
 
-# -- errors -------------------------------------------------------------------------
+# -- refusals -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -197,116 +383,271 @@ def test_models_listing(base_url: str, http: httpx.Client) -> None:
     [
         ({"tools": [{"type": "image_generation", "size": "5000x64"}]}, 400, "tools[0].size"),
         ({"tools": [{"type": "image_generation", "size": "big"}]}, 400, "tools[0].size"),
-        ({"tools": [{"type": "image_generation", "output_format": "tiff"}]}, 400, "output_format"),
-        ({"tools": [{"type": "image_generation", "partial_images": 4}]}, 400, "partial_images"),
-        ({"tools": [{"type": "image_generation"}], "stream": True}, 400, "partial_images"),
-        ({"image_config": {"aspect_ratio": "wide"}}, 400, "aspect_ratio"),
+        ({"tools": [{"type": "web_search"}, {"type": "image_generation", "size": "0x9"}]}, 400,
+         "tools[1].size"),
+        ({"tools": [{"type": "image_generation", "output_format": "tiff"}]}, 400,
+         "tools[0].output_format"),
+        ({"tools": [{"type": "image_generation", "background": "plaid"}]}, 400,
+         "tools[0].background"),
+        ({"tools": [{"type": "image_generation", "quality": "ultra"}]}, 400, "tools[0].quality"),
+        ({"tools": [{"type": "image_generation", "partial_images": 4}]}, 400,
+         "tools[0].partial_images"),
+        ({"tools": [{"type": "image_generation", "partial_images": -1}]}, 400,
+         "tools[0].partial_images"),
+        ({"tools": [{"type": "image_generation"}], "stream": True}, 400,
+         "tools[0].partial_images"),
+        ({"tools": [{"type": "image_generation", "partial_images": 0}], "stream": True}, 400,
+         "tools[0].partial_images"),
+        ({"tools": "image_generation"}, 400, "tools"),
+        ({"image_config": {"aspect_ratio": "wide"}}, 400, "image_config.aspect_ratio"),
+        ({"image_config": {"aspect_ratio": "0:1"}}, 400, "image_config.aspect_ratio"),
+        ({"image_config": {"size": "4097x1"}}, 400, "image_config.size"),
         ({"image_config": {"n": 0}}, 400, "image_config.n"),
+        ({"image_config": "big"}, 400, "image_config"),
+        ({"stream": "yes"}, 400, "stream"),
+        ({"seed": "lucky"}, 400, "seed"),
         ({"model": "nobody/nothing"}, 404, "model"),
+        ({"model": None}, 400, "model"),
         ({"input": ""}, 400, "input"),
+        ({"input": 42}, 400, "input"),
+        ({"tools": [], "modalities": ["text"]}, 400, "modalities"),
     ],
-)
+)  # fmt: skip
 def test_bad_requests_name_the_field(
     base_url: str, http: httpx.Client, change: dict[str, Any], status: int, field: str
 ) -> None:
     reply = http.post(f"{base_url}/responses", json={**tool_body(), **change})
     assert reply.status_code == status
+    assert reply.headers["x-generation-id"]
     error = reply.json()["error"]
     assert error["code"] == status
-    assert field in error["message"]
+    assert error["message"].startswith(field)
 
 
-def test_malformed_json_and_unknown_route(base_url: str, http: httpx.Client) -> None:
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"modalities": ["text"]}, "modalities"),
+        ({"messages": []}, "messages"),
+        ({"messages": [{"role": "system", "content": "no user"}]}, "messages"),
+        ({"image_config": {"size": "1x99999"}}, "image_config.size"),
+    ],
+)
+def test_bad_chat_requests_name_the_field(
+    base_url: str, http: httpx.Client, change: dict[str, Any], field: str
+) -> None:
+    reply = http.post(f"{base_url}/chat/completions", json={**chat_body(), **change})
+    assert reply.status_code == 400
+    assert reply.json()["error"]["message"].startswith(field)
+
+
+def test_malformed_json_unknown_route_and_wrong_method(base_url: str, http: httpx.Client) -> None:
     reply = http.post(f"{base_url}/responses", content=b"{nope")
     assert reply.status_code == 400
     assert "JSON" in reply.json()["error"]["message"]
-    assert http.get(f"{base_url}/nothing-here").status_code == 404
+    assert http.post(f"{base_url}/responses", json=[1]).status_code == 400
+    for method, path, status in (("GET", "/nothing-here", 404), ("GET", "/responses", 405)):
+        reply = http.request(method, f"{base_url}{path}")
+        assert reply.status_code == status
+        assert reply.json()["error"]["code"] == status
 
 
 def test_key_check() -> None:
     with run(api_key=KEY) as url, httpx.Client() as client:
-        assert client.post(f"{url}/responses", json=tool_body()).status_code == 401
+        missing = client.post(f"{url}/responses", json=tool_body())
+        assert missing.status_code == 401
+        assert missing.json()["error"] == {"code": 401, "message": "No auth credentials found"}
         wrong = {"Authorization": "Bearer sk-or-wrong"}
         assert client.post(f"{url}/responses", json=tool_body(), headers=wrong).status_code == 401
+        assert client.post(f"{url}/chat/completions", json=chat_body()).status_code == 401
         right = {"Authorization": f"Bearer {KEY}"}
         assert client.post(f"{url}/responses", json=tool_body(), headers=right).status_code == 200
+        chat = client.post(f"{url}/chat/completions", json=chat_body(), headers=right)
+        assert chat.status_code == 200
 
 
 def test_binds_loopback_and_refuses_remote_hosts_without_flag_and_key() -> None:
     with run() as url:
         assert url.startswith("http://127.0.0.1:")
         assert url.endswith("/api/v1")
-    with pytest.raises(ValueError, match="allow_remote"), run(host="0.0.0.0"):
+    with run(host="localhost") as url:
+        assert url.startswith("http://localhost:")
+    for options in ({}, {"allow_remote": True}, {"api_key": KEY}):
+        with pytest.raises(ValueError, match="allow_remote"), run(host="0.0.0.0", **options):
+            pass
+    with pytest.raises(ValueError, match="unknown fault"), run(faults=("explode",)):
         pass
-    with pytest.raises(ValueError, match="allow_remote"), run(host="0.0.0.0", allow_remote=True):
+    with pytest.raises(ValueError, match="fault_rate"), run(faults=("500",), fault_rate=1.5):
         pass
-    with pytest.raises(ValueError, match="unknown fault"):
-        EmulatorConfig(faults=("explode",))
 
 
-# -- faults ---------------------------------------------------------------------------
+def test_port_zero_picks_a_free_port_and_stopping_frees_it() -> None:
+    with run() as url:
+        port = httpx.URL(url).port
+        assert port
+        assert httpx.get(f"{url}/models").status_code == 200
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # free again: the server let go of it
 
 
-@pytest.mark.parametrize("fault", ["429", "500", "502", "503", "402", "403"])
-def test_status_faults(base_url: str, http: httpx.Client, fault: str) -> None:
-    reply = http.post(
-        f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": fault}
-    )
-    assert reply.status_code == int(fault)
-    assert reply.json()["error"]["code"] == int(fault)
-    assert reply.json()["error"]["message"]
-    if fault == "429":
-        assert int(reply.headers["retry-after"]) >= 1
+# -- faults --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["429", "500", "502", "503", "402", "403"])
+def test_status_faults(base_url: str, http: httpx.Client, name: str) -> None:
+    for path, body in (("responses", tool_body()), ("chat/completions", chat_body())):
+        reply = http.post(f"{base_url}/{path}", json=body, headers=fault(name))
+        assert reply.status_code == int(name)
+        assert reply.headers["x-generation-id"]
+        error = reply.json()["error"]
+        assert error["code"] == int(name)
+        assert "emulated" in error["message"]
+        assert ("retry-after" in reply.headers) == (name == "429")
+    assert reply.headers.get("retry-after", "1") == "1"
+
+
+def test_unknown_fault_header_is_refused(base_url: str, http: httpx.Client) -> None:
+    reply = http.post(f"{base_url}/responses", json=tool_body(), headers=fault("explode"))
+    assert reply.status_code == 400
+    assert reply.json()["error"]["message"].startswith("X-Emulator-Fault")
 
 
 def test_timeout_fault_holds_the_request(base_url: str, http: httpx.Client) -> None:
+    start = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
-        http.post(
-            f"{base_url}/responses",
-            json=tool_body(),
-            headers={"X-Emulator-Fault": "timeout"},
-            timeout=0.5,
-        )
+        http.post(f"{base_url}/responses", json=tool_body(), headers=fault("timeout"), timeout=0.5)
+    assert time.monotonic() - start < HOLD
+    with run(hold_seconds=0.3) as url:
+        held = httpx.post(f"{url}/responses", json=tool_body(), headers=fault("timeout"))
+    assert held.status_code == 200  # a hold shorter than the client's patience just delays
+    assert held.elapsed.total_seconds() >= 0.3
+
+
+def test_a_held_request_ends_when_its_client_leaves() -> None:
+    # Shutting down waits for requests in flight: it is quick only if the hold was released.
+    with run(hold_seconds=60) as url:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{url}/responses", json=tool_body(), headers=fault("timeout"), timeout=0.2)
+        time.sleep(0.2)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 0.9
 
 
 def test_slow_fault_delays_the_first_byte(base_url: str, http: httpx.Client) -> None:
-    reply = http.post(
-        f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": "slow"}
-    )
+    reply = http.post(f"{base_url}/responses", json=tool_body(), headers=fault("slow"))
     assert reply.status_code == 200
-    assert reply.elapsed.total_seconds() >= 0.9
+    assert reply.elapsed.total_seconds() >= SLOW
+    start = time.monotonic()
+    with http.stream(
+        "POST", f"{base_url}/responses", json=stream_body(), headers=fault("slow")
+    ) as streamed:
+        assert time.monotonic() - start >= SLOW  # the headers waited too
+        assert sse_data(streamed.read())[-1] == "[DONE]"
 
 
 def test_reset_fault_drops_the_connection(base_url: str, http: httpx.Client) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
-        http.post(f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": "reset"})
-    body = {**tool_body(), "stream": True}
-    body["tools"][0]["partial_images"] = 2
+        http.post(f"{base_url}/responses", json=tool_body(), headers=fault("reset"))
+    with http.stream(
+        "POST", f"{base_url}/responses", json=stream_body(), headers=fault("reset")
+    ) as streamed:
+        received = bytearray()
+        with pytest.raises(httpx.RemoteProtocolError):
+            drain(streamed, into=received)
+    types = [json.loads(d)["type"] for d in sse_data(bytes(received))]
+    assert types[-1] == "response.image_generation_call.partial_image"  # dropped after one
+    assert types.count("response.image_generation_call.partial_image") == 1
     with pytest.raises(httpx.RemoteProtocolError):
-        http.post(f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "reset"})
+        http.post(
+            f"{base_url}/chat/completions",
+            json={**chat_body(), "stream": True},
+            headers=fault("reset"),
+        )
 
 
-def test_truncate_fault_cuts_the_stream_before_completed(base_url: str, http: httpx.Client) -> None:
-    body = {**tool_body(), "stream": True}
-    body["tools"][0]["partial_images"] = 2
-    reply = http.post(f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "truncate"})
-    datas = sse_events(reply.content)
+def test_truncate_fault_cuts_the_stream_before_it_completes(
+    base_url: str, http: httpx.Client
+) -> None:
+    reply = http.post(f"{base_url}/responses", json=stream_body(), headers=fault("truncate"))
+    assert reply.status_code == 200  # a clean end: no transport error
+    datas = sse_data(reply.content)
+    types = [json.loads(d)["type"] for d in datas if d != "[DONE]"]
     assert "[DONE]" not in datas
-    assert not any('"response.completed"' in d for d in datas)
-    assert sum('"partial_image_index"' in d for d in datas) == 2
+    assert types[-1] == "response.image_generation_call.partial_image"
+    assert types.count("response.image_generation_call.partial_image") == 2
+    assert "response.completed" not in types
+    chat = http.post(
+        f"{base_url}/chat/completions",
+        json={**chat_body(), "stream": True},
+        headers=fault("truncate"),
+    )
+    chunks = [json.loads(d) for d in sse_data(chat.content)]
+    assert chunks[-1]["choices"][0]["delta"].get("images")  # the image came, the end did not
+    assert all(c["choices"][0]["finish_reason"] is None for c in chunks)
+
+
+def test_truncate_fault_cuts_a_plain_body_cleanly(base_url: str, http: httpx.Client) -> None:
+    reply = http.post(f"{base_url}/responses", json=tool_body(), headers=fault("truncate"))
+    assert reply.status_code == 200
+    assert reply.content.startswith(b'{"id":"resp_')
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(reply.content)
 
 
 def test_failed_fault(base_url: str, http: httpx.Client) -> None:
-    plain = http.post(
-        f"{base_url}/responses", json=tool_body(), headers={"X-Emulator-Fault": "failed"}
-    )
-    call = parse_response(plain.content).image_generation_calls[0]
+    plain = http.post(f"{base_url}/responses", json=tool_body(), headers=fault("failed"))
+    response = parse_response(plain.content)
+    assert response.status == "failed"
+    assert len(response.output) == 1
+    (call,) = response.image_generation_calls
     assert (call.status, call.result) == ("failed", None)
-    body = {**tool_body(), "stream": True}
-    body["tools"][0]["partial_images"] = 1
-    streamed = http.post(f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "failed"})
-    types = [json.loads(d)["type"] for d in sse_events(streamed.content) if d != "[DONE]"]
-    assert types[-1] == "response.failed"
+    assert plain.json()["error"]["code"] == "server_error"
+
+    streamed = http.post(f"{base_url}/responses", json=stream_body(), headers=fault("failed"))
+    events = sse_json(streamed.content)
+    types = [e["type"] for e in events]
+    assert types.count("response.image_generation_call.partial_image") == 2
+    assert "response.image_generation_call.completed" not in types
+    assert types[-2:] == ["response.output_item.done", "response.failed"]
+    assert events[-2]["item"]["status"] == "failed"
+    assert events[-1]["response"]["status"] == "failed"
+
+    chat = http.post(f"{base_url}/chat/completions", json=chat_body(), headers=fault("failed"))
+    choice = chat.json()["choices"][0]
+    assert choice["finish_reason"] == "error"
+    assert "images" not in choice["message"]
+    chunks = sse_json(
+        http.post(
+            f"{base_url}/chat/completions",
+            json={**chat_body(), "stream": True},
+            headers=fault("failed"),
+        ).content
+    )
+    assert chunks[-1]["choices"][0]["finish_reason"] == "error"
+    assert chunks[-1]["error"]["code"] == 502
+    assert not any("images" in c["choices"][0]["delta"] for c in chunks)
+
+
+def test_counted_faults_fail_only_the_first_identical_requests(
+    base_url: str, http: httpx.Client
+) -> None:
+    headers = fault("503*2")
+    body = tool_body("counted")
+    codes = [
+        http.post(f"{base_url}/responses", json=body, headers=headers).status_code for _ in range(3)
+    ]
+    assert codes == [503, 503, 200]
+    other = http.post(f"{base_url}/responses", json=tool_body("another body"), headers=headers)
+    assert other.status_code == 503  # counted per body
+    # With a request key, the key is what makes requests identical.
+    keyed = {**fault("429*1"), "X-Emulator-Request-Key": "job-7"}
+    first = http.post(f"{base_url}/responses", json=tool_body("one"), headers=keyed)
+    second = http.post(f"{base_url}/responses", json=tool_body("two"), headers=keyed)
+    assert (first.status_code, second.status_code) == (429, 200)
+    for bad in ("503*x", "503*0", "503*"):
+        reply = http.post(f"{base_url}/responses", json=body, headers=fault(bad))
+        assert reply.status_code == 400
+        assert "*N" in reply.json()["error"]["message"]
 
 
 def test_server_level_faults_are_reproducible() -> None:
@@ -318,26 +659,42 @@ def test_server_level_faults_are_reproducible() -> None:
 
     first = statuses()
     assert first == statuses()
-    assert {200, 500, 503} >= set(first)
-    assert 200 in first
-    assert set(first) - {200}
-    assert set(FAULTS) >= {
-        "429",
-        "500",
-        "502",
-        "503",
-        "timeout",
-        "reset",
-        "truncate",
-        "slow",
-        "failed",
-    }
+    assert set(first) == {200, 500, 503}
 
 
-# -- the reference spec ---------------------------------------------------------------
+def test_every_fault_is_covered_here() -> None:
+    tested = {"429", "500", "502", "503", "402", "403", "timeout", "reset", "truncate", "slow"}
+    assert set(FAULTS) == tested | {"failed"}
 
 
-def _resolver(spec: dict[str, Any]) -> Any:
+# -- what the library and the reference spec make of it ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def exchanges(base_url: str, http: httpx.Client) -> list[tuple[str, httpx.Response]]:
+    """(path, reply) for every kind of answer the emulator gives."""
+    exchanges = [("/models", http.get(f"{base_url}/models"))]
+    for name in (None, "failed", *[f for f in FAULTS if f.isdigit()]):
+        headers = fault(name) if name else {}
+        for body in (tool_body(), stream_body()):
+            exchanges.append(
+                ("/responses", http.post(f"{base_url}/responses", json=body, headers=headers))
+            )
+        for body in (chat_body(), {**chat_body(), "stream": True}):
+            reply = http.post(f"{base_url}/chat/completions", json=body, headers=headers)
+            exchanges.append(("/chat/completions", reply))
+    bad = http.post(f"{base_url}/responses", json={**tool_body(), "input": ""})
+    unknown = http.post(f"{base_url}/responses", json={**tool_body(), "model": "x/y"})
+    exchanges += [("/responses", bad), ("/responses", unknown)]
+    with run(api_key=KEY) as url:
+        exchanges.append(("/responses", http.post(f"{url}/responses", json=tool_body())))
+    return exchanges
+
+
+def test_everything_emitted_validates_against_the_reference_spec(
+    exchanges: list[tuple[str, httpx.Response]],
+) -> None:
+    spec = load_reference_spec("openrouter-openapi-2026-08.yaml")
     jsonschema = pytest.importorskip("jsonschema")
     referencing = pytest.importorskip("referencing")
     resource = referencing.Resource.from_contents(
@@ -345,53 +702,46 @@ def _resolver(spec: dict[str, Any]) -> Any:
     )
     registry = referencing.Registry().with_resource("urn:openrouter", resource)
 
-    def validate(instance: Any, schema_name: str) -> None:
-        schema = {"$ref": f"urn:openrouter#/components/schemas/{schema_name}"}
+    def validate(instance: Any, *where: str) -> None:
+        pointer = "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in where)
+        schema = {"$ref": f"urn:openrouter#{pointer}"}
         jsonschema.Draft202012Validator(schema, registry=registry).validate(instance)
 
-    return validate
+    for name, body in (
+        ("ResponsesRequest", tool_body()),
+        ("ResponsesRequest", stream_body()),
+        ("ChatRequest", chat_body()),
+    ):
+        validate(body, "components", "schemas", name)
+    statuses = set()
+    for path, reply in exchanges:
+        method = "get" if path == "/models" else "post"
+        media_type = reply.headers["content-type"].split(";")[0]
+        statuses.add(reply.status_code)
+        where = ("paths", path, method, "responses", str(reply.status_code), "content", media_type)
+        if media_type == "text/event-stream":
+            for data in sse_data(reply.content)[:-1]:
+                validate({"data": json.loads(data)}, *where, "schema")
+        else:
+            validate(reply.json(), *where, "schema")
+    assert statuses == {200, 400, 401, 402, 403, 404, 429, 500, 502, 503}
 
 
-def test_everything_emitted_validates_against_the_reference_spec(
-    base_url: str, http: httpx.Client
-) -> None:
-    spec = load_reference_spec("openrouter-openapi-2026-08.yaml")
-    validate = _resolver(spec)
-    body = tool_body()
-    validate(body, "ResponsesRequest")
-    plain = http.post(f"{base_url}/responses", json=body).json()
-    validate(plain, "OpenResponsesResult")
-    stream_body = {**body, "stream": True}
-    stream_body["tools"][0]["partial_images"] = 2
-    for fault in ("none", "failed"):
-        streamed = http.post(
-            f"{base_url}/responses",
-            json=stream_body,
-            headers={"X-Emulator-Fault": fault} if fault != "none" else {},
-        )
-        for data in sse_events(streamed.content)[:-1]:
-            event = json.loads(data)
-            validate(event, "StreamEvents")
-            assert parse_event(data).to_dict() == event
-    failed = http.post(
-        f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "429"}
-    ).json()
-    validate(failed, "TooManyRequestsResponse")
-    chat_body = {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": "x"}],
-        "modalities": ["image", "text"],
-    }
-    validate(http.post(f"{base_url}/chat/completions", json=chat_body).json(), "ChatResult")
-    chunks = http.post(f"{base_url}/chat/completions", json={**chat_body, "stream": True})
-    for data in sse_events(chunks.content)[:-1]:
-        validate(json.loads(data), "ChatStreamChunk")
+def test_the_library_parses_every_answer(exchanges: list[tuple[str, httpx.Response]]) -> None:
+    for path, reply in exchanges:
+        if path != "/responses" or reply.status_code != 200:
+            continue
+        if reply.headers["content-type"].startswith("text/event-stream"):
+            for data in sse_data(reply.content)[:-1]:
+                assert parse_event(data).to_dict() == json.loads(data)
+        else:
+            assert parse_response(reply.content).to_dict() == reply.json()
 
 
 def test_capture_a_stream_for_the_stream_layer(base_url: str, http: httpx.Client) -> None:
-    """Keeps tests/data/emulator_stream.sse, which test_stream.py replays, true to the emulator."""
-    body = {**tool_body("a captured lighthouse"), "stream": True}
-    body["tools"][0].update(size="64x64", partial_images=2)
+    """Keeps tests/data/emulator_stream.sse, which the stream and CLI tests replay, true to
+    the emulator: its image is the one a fresh process renders for the same request."""
+    body = stream_body("a captured lighthouse", partials=2, size="64x64")
     live = http.post(f"{base_url}/responses", json=body).content
     captured = DATA / "emulator_stream.sse"
     if not captured.exists():
@@ -404,22 +754,45 @@ def test_capture_a_stream_for_the_stream_layer(base_url: str, http: httpx.Client
 def test_pytest_plugin_fixture_serves_a_client(openrouter_emulator: str) -> None:
     from openrouter_imagegen import ImageClient
 
+    assert openrouter_emulator.startswith("http://127.0.0.1:")
     with ImageClient(base_url=openrouter_emulator, api_key="") as client:
         response = client.generate("from the fixture", model=MODEL, size="32x32")
     assert response.images()[0].width == 32
 
 
-def test_fault_times_suffix_fails_only_the_first_identical_requests(
-    base_url: str, http: httpx.Client
-) -> None:
-    headers = {"X-Emulator-Fault": "503*2"}
-    body = tool_body("counted")
-    codes = [
-        http.post(f"{base_url}/responses", json=body, headers=headers).status_code for _ in range(3)
-    ]
-    assert codes == [503, 503, 200]
-    other = http.post(f"{base_url}/responses", json=tool_body("another body"), headers=headers)
-    assert other.status_code == 503  # counted per body
-    bad = http.post(f"{base_url}/responses", json=body, headers={"X-Emulator-Fault": "503*x"})
-    assert bad.status_code == 400
-    assert "*N" in bad.json()["error"]["message"]
+# -- the package and its command ------------------------------------------------------------
+
+
+def test_importing_the_package_and_plugin_loads_no_server() -> None:
+    code = (
+        "import sys, openrouter_imagegen.emulator, openrouter_imagegen.emulator.pytest_plugin\n"
+        "print(sorted({'starlette', 'uvicorn', 'PIL'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_python_dash_m_serves_and_refuses_a_remote_host() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "openrouter_imagegen.emulator", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                reply = httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the emulator did not start"
+                time.sleep(0.05)
+        assert reply.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    refused = subprocess.run(
+        [*command, "--host", "0.0.0.0"], capture_output=True, text=True, timeout=20
+    )
+    assert refused.returncode == 2
+    assert "allow_remote" in refused.stderr

@@ -12,11 +12,27 @@ with run() as base_url, ImageClient(base_url=base_url) as client:
     client.generate("a red fox", model="openai/gpt-5-image").save_images("out/")
 ```
 
-Needs the `server` extra. Importing this package loads Starlette and Pillow,
-but not uvicorn until a server starts.
+Faults, by request header or per server (`run(faults=..., fault_rate=...)`):
+
+- `429`, `500`, `502`, `503`, `402`, `403`: that status with an OpenRouter
+  error body (`429` with `Retry-After`);
+- `timeout`: no answer for `hold_seconds` (30), or until the client leaves;
+- `slow`: the first byte comes after `slow_seconds` (1);
+- `reset`: the connection drops mid-body (a stream, after its first preview);
+- `truncate`: the body ends early but cleanly (a stream, before the image
+  completes: no `response.completed`, no `[DONE]`);
+- `failed`: the image calls end with status `failed` and no result
+  (`response.failed` in a Responses stream, an `error` chunk in a chat stream).
+
+The header `X-Emulator-Fault: NAME*N` faults only the first `N` requests that
+carry the same `X-Emulator-Request-Key` header, so that retries recover.
+
+Needs the `server` extra, but only once an emulator is made: importing this
+package loads neither Starlette, Pillow nor uvicorn.
 """
 
-from openrouter_imagegen.emulator._app import FAULTS, MODELS, EmulatorConfig, create_app
-from openrouter_imagegen.emulator._server import run, serve
+from openrouter_imagegen.emulator._catalog import MODELS
+from openrouter_imagegen.emulator._faults import FAULTS
+from openrouter_imagegen.emulator._server import create_app, run, serve
 
-__all__ = ["FAULTS", "MODELS", "EmulatorConfig", "create_app", "run", "serve"]
+__all__ = ["FAULTS", "MODELS", "create_app", "run", "serve"]

@@ -14,14 +14,17 @@ def main() -> None:
     parser.add_argument("--api-key", default=None, help="require this Bearer key")
     parser.add_argument("--faults", default="", help=f"comma-separated, from: {','.join(FAULTS)}")
     parser.add_argument("--fault-rate", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the fault draws")
     parser.add_argument("--allow-remote", action="store_true", help="bind a non-loopback host")
     args = parser.parse_args()
-    faults = tuple(f for f in args.faults.split(",") if f)
-    serve(
-        host=args.host, port=args.port, api_key=args.api_key, faults=faults,
-        fault_rate=args.fault_rate, seed=args.seed, allow_remote=args.allow_remote,
-    )  # fmt: skip
+    try:
+        serve(
+            host=args.host, port=args.port, api_key=args.api_key,
+            faults=tuple(f for f in args.faults.split(",") if f), fault_rate=args.fault_rate,
+            seed=args.seed, allow_remote=args.allow_remote,
+        )  # fmt: skip
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":
