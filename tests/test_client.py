@@ -540,3 +540,25 @@ def test_retries_recover_from_a_fault_that_stops(server: str, fault: str) -> Non
     with client_for(server, f"{fault}*2", max_retries=1) as client:
         with pytest.raises(APIError):
             client.generate(f"gives up on {fault}", model=MODEL, size="32x32")
+
+
+def test_chat_failures_are_failures(server: str) -> None:
+    with client_for(server, "failed") as client:
+        response = client.generate("x", model=MODEL, endpoint="chat", size="32x32")
+        assert response.status == "failed"
+        assert response.error is not None
+        assert response.image_outputs == []
+        with client.stream("x", model=MODEL, endpoint="chat", size="32x32") as stream:
+            with pytest.raises(StreamError, match="failed") as info:
+                stream.final_response()
+    assert info.value.response is not None
+    assert info.value.generation_id
+
+
+def test_a_plain_body_cut_short_is_a_retryable_connection_error(server: str) -> None:
+    with client_for(server, "truncate", max_retries=1) as client:
+        with pytest.raises(APIConnectionError, match="ended early") as info:
+            client.generate("cut", model=MODEL, size="32x32")
+    assert info.value.generation_id
+    with client_for(server, "truncate*1", max_retries=1) as client:
+        assert client.generate("cut once", model=MODEL, size="32x32").images()

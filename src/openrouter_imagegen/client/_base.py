@@ -12,7 +12,12 @@ from typing import Any, Generic, Literal, TypeVar
 import httpx
 import msgspec
 
-from openrouter_imagegen._exceptions import APIError, StreamError
+from openrouter_imagegen._exceptions import (
+    APIConnectionError,
+    APIError,
+    StreamError,
+    ValidationError,
+)
 from openrouter_imagegen.client._chat import ChatChunkTranslator, response_from_chat
 from openrouter_imagegen.client._retry import RetryPolicy, error_from_body
 from openrouter_imagegen.models._base import decode_json
@@ -216,7 +221,17 @@ class BaseClient(Generic[_Http]):
     @staticmethod
     def _parse(endpoint: Endpoint, response: httpx.Response) -> Response:
         """The body of a 2xx answer as a `Response`; an error carried in it raises."""
-        body = decode_json(response.content)
+        content = response.content
+        generation_id = response.headers.get("x-generation-id")
+        try:
+            body = decode_json(content)
+        except ValidationError as exc:
+            if exc.offset == len(content):  # cut short: a transport failure, worth a retry
+                raise APIConnectionError(
+                    f"the response body ended early, after {len(content):,} bytes",
+                    generation_id=generation_id,
+                ) from exc
+            raise
         if (
             isinstance(body, dict)
             and "error" in body
@@ -226,7 +241,7 @@ class BaseClient(Generic[_Http]):
             raise error_from_body(
                 body,
                 status_code=None,
-                generation_id=response.headers.get("x-generation-id"),
+                generation_id=generation_id,
                 fallback="the server answered with an error",
             )
         if endpoint == "chat":

@@ -22,7 +22,6 @@ from openrouter_imagegen.models.events import (
     ResponseCreatedEvent,
     ResponseOutputItemDoneEvent,
     ResponseOutputTextDeltaEvent,
-    parse_event,
 )
 from openrouter_imagegen.models.operations import (
     OutputAssistant,
@@ -30,6 +29,7 @@ from openrouter_imagegen.models.operations import (
     OutputStatusEnum3,
     OutputTextContent,
     Response,
+    ResponseError,
     ResponseUsage,
 )
 
@@ -74,6 +74,21 @@ class ChatCompletion(WireModel, kw_only=True):
     model: str | None = None
     choices: list[ChatChoice] = msgspec.field(default_factory=list)
     usage: ChatUsage | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        """OpenRouter reports a failed generation with `error` and `finish_reason: "error"`."""
+        return self.error is not None or any(c.finish_reason == "error" for c in self.choices)
+
+    def error_event(self) -> ErrorEvent:
+        error = self.error or {}
+        code, message = error.get("code"), error.get("message")
+        return ErrorEvent(
+            code=code if isinstance(code, str | int) else None,
+            message=message if isinstance(message, str) else "the generation failed",
+            error=self.error,
+        )
 
 
 def _usage(usage: ChatUsage | None) -> ResponseUsage | None:
@@ -94,13 +109,15 @@ def _image_call(completion_id: str, number: int, url: str) -> OutputImageGenerat
 
 
 def _envelope(completion: ChatCompletion, status: str, output: list[Any]) -> Response:
+    failure = completion.error_event() if completion.failed else None
     return Response(
         id=completion.id,
         object="response",
         created_at=completion.created,
         model=completion.model,
-        status=status,
+        status="failed" if failure else status,
         output=output,
+        error=ResponseError(code=failure.code, message=failure.message) if failure else None,
         usage=_usage(completion.usage),
     )
 
@@ -144,10 +161,6 @@ class ChatChunkTranslator:
         self._finished = False
 
     def feed(self, obj: Any) -> list[Event]:
-        if isinstance(obj, dict) and "error" in obj and "choices" not in obj:
-            event = parse_event(obj)
-            assert isinstance(event, ErrorEvent)
-            return [event]
         chunk = ChatCompletion.from_dict(obj)
         events: list[Event] = []
         if self._first is None:
@@ -169,6 +182,8 @@ class ChatChunkTranslator:
                     )
             if choice.finish_reason is not None:
                 self._finished = True
+        if chunk.failed:  # the accumulator raises StreamError, keeping what arrived
+            events.append(chunk.error_event())
         return events
 
     def _text(self, completion_id: str, text: str) -> ResponseOutputTextDeltaEvent:
