@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,14 +100,35 @@ def read_prompts(path: Path) -> list[BatchItem]:
     return items
 
 
+def _create_database(path: Path) -> None:
+    """Make the manifest whole under a temporary name, then link it into place.
+
+    A reader (a second run, a progress monitor) that finds `path` therefore
+    always finds its table; a crash leaves no half-made manifest behind.
+    """
+    fd, temporary = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        db = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file itself
+            db.execute(_SCHEMA)
+        finally:
+            db.close()
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
 class Manifest:
     """`DIR/manifest.sqlite`: one row per item, committed after every change."""
 
     def __init__(self, path: Path) -> None:
+        if not path.exists():
+            _create_database(path)
         self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute(_SCHEMA)
 
     def close(self) -> None:
         self.db.close()
@@ -188,9 +211,10 @@ class _RateLimiter:
 
 def _remove_stale_temporaries(directory: Path) -> None:
     # A kill during an atomic write leaves its temporary file; the image itself is not lost.
-    for stale in directory.glob(".imagegen-*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
+    for pattern in (".imagegen-*.tmp", ".manifest-*.tmp"):
+        for stale in directory.glob(pattern):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 async def run_batch(
