@@ -107,6 +107,9 @@ class OutputImageGenerationCall(WireModel, kw_only=True):
     result: str | None = None
     status: str
     prompt: str | None = None
+    # Not in the Responses API: the media type a route declared for `result`
+    # (OpenRouter's Image API does), kept so the images layer can check it.
+    media_type: str | None = None
 
     __always_emit__: ClassVar[frozenset[str]] = frozenset({"result"})
 
@@ -376,6 +379,20 @@ class Response(WireModel, kw_only=True):
     def __post_init__(self) -> None:
         if self.status is not None and not isinstance(self.status, ResponseStatus):
             self.status = _known(ResponseStatus, self.status)
+
+    @property
+    def generation_id(self) -> str | None:
+        """The `X-Generation-Id` the server answered with (None when it sent none).
+
+        Not part of the wire JSON: the clients set it from the response header,
+        so the generation can be looked up (and its cost queried) later.
+        """
+        value = self.__dict__.get("_generation_id")
+        return value if isinstance(value, str) else None
+
+    @generation_id.setter
+    def generation_id(self, value: str | None) -> None:
+        self.__dict__["_generation_id"] = value
 
     @property
     def image_generation_calls(self) -> list[OutputImageGenerationCall]:
