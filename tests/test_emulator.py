@@ -493,7 +493,7 @@ def test_port_zero_picks_a_free_port_and_stopping_frees_it() -> None:
 # -- faults --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["429", "500", "502", "503", "402", "403"])
+@pytest.mark.parametrize("name", ["429", "500", "502", "503", "402", "403", "413", "524", "529"])
 def test_status_faults(base_url: str, http: httpx.Client, name: str) -> None:
     for path, body in (("responses", tool_body()), ("chat/completions", chat_body())):
         reply = http.post(f"{base_url}/{path}", json=body, headers=fault(name))
@@ -663,7 +663,8 @@ def test_server_level_faults_are_reproducible() -> None:
 
 
 def test_every_fault_is_covered_here() -> None:
-    tested = {"429", "500", "502", "503", "402", "403", "timeout", "reset", "truncate", "slow"}
+    tested = {"429", "500", "502", "503", "402", "403", "413", "524", "529", "timeout", "reset",
+              "truncate", "slow"}  # fmt: skip
     assert set(FAULTS) == tested | {"failed"}
 
 
@@ -724,7 +725,7 @@ def test_everything_emitted_validates_against_the_reference_spec(
                 validate({"data": json.loads(data)}, *where, "schema")
         else:
             validate(reply.json(), *where, "schema")
-    assert statuses == {200, 400, 401, 402, 403, 404, 429, 500, 502, 503}
+    assert statuses == {200, 400, 401, 402, 403, 404, 413, 429, 500, 502, 503, 524, 529}
 
 
 def test_the_library_parses_every_answer(exchanges: list[tuple[str, httpx.Response]]) -> None:

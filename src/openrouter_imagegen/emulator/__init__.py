@@ -12,17 +12,26 @@ with run() as base_url, ImageClient(base_url=base_url) as client:
     client.generate("a red fox", model="openai/gpt-5-image").save_images("out/")
 ```
 
-Faults, by request header or per server (`run(faults=..., fault_rate=...)`):
+It serves `/responses`, `/chat/completions` and `GET /models` for the chat
+models (`MODELS`; `?output_modalities=image` lists the image-only ones too),
+and the Image API, `POST /images` with `GET /images/models` and
+`GET /images/models/{author}/{slug}/endpoints`, for `IMAGE_MODELS`: a
+streaming model, per-image and per-megapixel pricing, seeds and resolution
+tiers, and SVG.
 
-- `429`, `500`, `502`, `503`, `402`, `403`: that status with an OpenRouter
-  error body (`429` with `Retry-After`);
+Faults on the generation endpoints, by request header or per server
+(`run(faults=..., fault_rate=...)`):
+
+- `429`, `500`, `502`, `503`, `402`, `403`, `413`, `524`, `529`: that status
+  with an OpenRouter error body (`429` with `Retry-After`);
 - `timeout`: no answer for `hold_seconds` (30), or until the client leaves;
 - `slow`: the first byte comes after `slow_seconds` (1);
 - `reset`: the connection drops mid-body (a stream, after its first preview);
 - `truncate`: the body ends early but cleanly (a stream, before the image
   completes: no `response.completed`, no `[DONE]`);
 - `failed`: the image calls end with status `failed` and no result
-  (`response.failed` in a Responses stream, an `error` chunk in a chat stream).
+  (`response.failed` in a Responses stream, an `error` chunk in a chat stream;
+  on `/images`, a `502`, or an `error` event in a stream).
 
 The header `X-Emulator-Fault: NAME*N` faults only the first `N` requests that
 carry the same `X-Emulator-Request-Key` header, so that retries recover.
@@ -31,8 +40,8 @@ Needs the `server` extra, but only once an emulator is made: importing this
 package loads neither Starlette, Pillow nor uvicorn.
 """
 
-from openrouter_imagegen.emulator._catalog import MODELS
+from openrouter_imagegen.emulator._catalog import IMAGE_MODELS, MODELS
 from openrouter_imagegen.emulator._faults import FAULTS
 from openrouter_imagegen.emulator._server import create_app, run, serve
 
-__all__ = ["FAULTS", "MODELS", "create_app", "run", "serve"]
+__all__ = ["FAULTS", "IMAGE_MODELS", "MODELS", "create_app", "run", "serve"]

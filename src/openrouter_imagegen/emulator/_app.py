@@ -18,12 +18,19 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from openrouter_imagegen.emulator._catalog import models_listing
+from openrouter_imagegen.emulator._catalog import (
+    image_model_endpoints,
+    image_models_listing,
+    models_listing,
+)
 from openrouter_imagegen.emulator._faults import STATUS_FAULTS, ConnectionReset, Faults
+from openrouter_imagegen.emulator._image_requests import read_image_generation
 from openrouter_imagegen.emulator._payloads import (
     EventStream,
     chat_completion,
     chat_events,
+    image_events,
+    image_generation,
     new_id,
     response_events,
     response_object,
@@ -36,7 +43,7 @@ from openrouter_imagegen.emulator._requests import (
     read_chat_request,
     read_responses_request,
 )
-from openrouter_imagegen.stream._sse import encode_comment
+from openrouter_imagegen.stream import encode_comment
 
 __all__ = ["build_app"]
 
@@ -68,7 +75,38 @@ class _Emulator:
         return await self._generate(request, chat=True)
 
     async def models(self, request: Request) -> Response:
-        return _json(200, models_listing())
+        try:
+            return _json(200, models_listing(request.query_params.get("output_modalities")))
+        except ValueError as exc:
+            return _error(400, str(exc))
+
+    async def image_models(self, request: Request) -> Response:
+        return _json(200, image_models_listing())
+
+    async def image_model_endpoints(self, request: Request) -> Response:
+        model = f"{request.path_params['author']}/{request.path_params['slug']}"
+        endpoints = image_model_endpoints(model)
+        if endpoints is None:
+            return _error(404, f"No image model {model!r}: see GET /api/v1/images/models")
+        return _json(200, endpoints)
+
+    async def images(self, request: Request) -> Response:
+        headers = self._generation_headers()
+        try:
+            body, fault = await self._admit(request, headers)
+            model, spec = read_image_generation(body)
+        except RequestRefused as exc:
+            return _error(exc.status, exc.message, headers)
+        await self._delay(request, fault)
+        if fault == "failed" and not spec.stream:  # no body to fail in: the provider's error
+            return _error(502, STATUS_FAULTS["502"], headers)
+        images = await run_in_threadpool(_render_all, spec)
+        payload = image_generation(model, spec, images, created=int(time.time()))
+        stream = image_events(images, payload, failed=fault == "failed") if spec.stream else None
+        return _answer(payload, stream, fault, headers)
+
+    def _generation_headers(self) -> dict[str, str]:
+        return {"X-Generation-Id": new_id("gen", next(self.counter), time.time_ns())}
 
     def _check_key(self, request: Request) -> None:
         if self.api_key is None:
@@ -79,52 +117,73 @@ class _Emulator:
         if given != f"Bearer {self.api_key}":
             raise RequestRefused(401, "User not found.")  # what OpenRouter says for a bad key
 
-    async def _generate(self, request: Request, *, chat: bool) -> Response:
-        generation_id = new_id("gen", next(self.counter), time.time_ns())
-        headers = {"X-Generation-Id": generation_id}
-        try:
-            self._check_key(request)
-            raw = await request.body()
-            fault = self.faults.pick(
-                request.headers.get("x-emulator-fault"),
-                request.headers.get("x-emulator-request-key"),
-                raw,
-            )
-            if fault in STATUS_FAULTS:
-                if fault == "429":
-                    headers["Retry-After"] = str(self.faults.retry_after)
-                return _error(int(fault), STATUS_FAULTS[fault], headers)
-            body = decode_body(raw)
-            spec = read_chat_request(body) if chat else read_responses_request(body, self.history)
-        except RequestRefused as exc:
-            return _error(exc.status, exc.message, headers)
+    async def _admit(
+        self, request: Request, headers: dict[str, str]
+    ) -> tuple[dict[str, Any], str | None]:
+        """The body of a request that passes the key check, and its fault unless that is a
+        status fault, which refuses it."""
+        self._check_key(request)
+        raw = await request.body()
+        fault = self.faults.pick(
+            request.headers.get("x-emulator-fault"),
+            request.headers.get("x-emulator-request-key"),
+            raw,
+        )
+        if fault in STATUS_FAULTS:
+            if fault == "429":
+                headers["Retry-After"] = str(self.faults.retry_after)
+            raise RequestRefused(int(fault), STATUS_FAULTS[fault])
+        return decode_body(raw), fault
+
+    async def _delay(self, request: Request, fault: str | None) -> None:
         if fault == "timeout":
             await _hold(request, self.faults.hold_seconds)
         elif fault == "slow":
             await asyncio.sleep(self.faults.slow_seconds)
+
+    async def _generate(self, request: Request, *, chat: bool) -> Response:
+        headers = self._generation_headers()
+        generation_id = headers["X-Generation-Id"]
+        try:
+            body, fault = await self._admit(request, headers)
+            spec = read_chat_request(body) if chat else read_responses_request(body, self.history)
+        except RequestRefused as exc:
+            return _error(exc.status, exc.message, headers)
+        await self._delay(request, fault)
         images = await run_in_threadpool(_render_all, spec)
         failed, created = fault == "failed", int(time.time())
+        stream: EventStream | None = None
         if chat:
             payload = chat_completion(spec, images, generation_id, failed=failed, created=created)
+            if spec.stream:
+                stream = chat_events(payload)
         else:
             payload = response_object(spec, images, generation_id, failed=failed, created=created)
             self._remember(payload["id"], spec)
-        if spec.stream:
-            stream = chat_events(payload) if chat else response_events(images, payload)
-            return StreamingResponse(
-                _stream_body(stream, fault), media_type="text/event-stream", headers=headers
-            )
-        data = msgspec.json.encode(payload)
-        if fault in ("reset", "truncate"):
-            return StreamingResponse(
-                _cut_body(data, fault), media_type="application/json", headers=headers
-            )
-        return Response(data, 200, headers, media_type="application/json")
+            if spec.stream:
+                stream = response_events(images, payload)
+        return _answer(payload, stream, fault, headers)
 
     def _remember(self, response_id: str, spec: ImageRequest) -> None:
         self.history[response_id] = (spec.prompt, spec.context)
         while len(self.history) > _HISTORY_KEPT:
             self.history.popitem(last=False)
+
+
+def _answer(
+    payload: dict[str, Any], stream: EventStream | None, fault: str | None, headers: dict[str, str]
+) -> Response:
+    """The stream when there is one, else `payload` as JSON; either cut by `reset`/`truncate`."""
+    if stream is not None:
+        return StreamingResponse(
+            _stream_body(stream, fault), media_type="text/event-stream", headers=headers
+        )
+    data = msgspec.json.encode(payload)
+    if fault in ("reset", "truncate"):
+        return StreamingResponse(
+            _cut_body(data, fault), media_type="application/json", headers=headers
+        )
+    return Response(data, 200, headers, media_type="application/json")
 
 
 def _render_all(spec: ImageRequest) -> list[Rendered]:
@@ -140,6 +199,7 @@ def _render_all(spec: ImageRequest) -> list[Rendered]:
                 variant=variant,
                 context=spec.context,
                 seed=spec.seed,
+                compression=spec.compression,
             ),
             spec.partial_images,
         )
@@ -185,5 +245,12 @@ def build_app(api_key: str | None, faults: Faults) -> Starlette:
         Route("/api/alpha/responses", emulator.responses, methods=["POST"]),
         Route("/api/v1/chat/completions", emulator.chat, methods=["POST"]),
         Route("/api/v1/models", emulator.models, methods=["GET"]),
+        Route("/api/v1/images", emulator.images, methods=["POST"]),
+        Route("/api/v1/images/models", emulator.image_models, methods=["GET"]),
+        Route(
+            "/api/v1/images/models/{author}/{slug}/endpoints",
+            emulator.image_model_endpoints,
+            methods=["GET"],
+        ),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -18,6 +18,9 @@ FAULTS = (
     "503",
     "402",
     "403",
+    "413",
+    "524",
+    "529",
     "timeout",
     "reset",
     "truncate",
@@ -33,6 +36,9 @@ STATUS_FAULTS = {
     "503": "No provider available (emulated)",
     "402": "Insufficient credits: add more at openrouter.ai/credits (emulated)",
     "403": "This request was flagged by moderation (emulated)",
+    "413": "Request payload too large (emulated)",
+    "524": "Request timed out at the edge: please try again later (emulated)",
+    "529": "Provider is overloaded: please try again later (emulated)",
 }
 
 _MAX_TIMES = 100

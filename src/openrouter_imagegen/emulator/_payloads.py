@@ -16,20 +16,28 @@ from typing import Any
 import msgspec
 import pybase64
 
+from openrouter_imagegen.emulator._catalog import ImageModel
 from openrouter_imagegen.emulator._render import Rendered
 from openrouter_imagegen.emulator._requests import ImageRequest
-from openrouter_imagegen.stream._sse import encode_event
+from openrouter_imagegen.stream import encode_event
 
 __all__ = [
     "EventStream",
     "chat_completion",
     "chat_events",
+    "image_events",
+    "image_generation",
     "new_id",
     "response_events",
     "response_object",
 ]
 
-_MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+_MEDIA_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "svg": "image/svg+xml",
+}
 # Roughly what OpenAI bills for one 1024x1024 image, so that usage looks plausible.
 _TOKENS_PER_IMAGE = 1056
 _COST_PER_IMAGE = 0.04
@@ -261,5 +269,73 @@ def chat_events(whole: dict[str, Any]) -> EventStream:
         events.append(chunk({"content": ""}, "error", error=error))
     else:
         events.append(chunk({}, "stop", usage=whole["usage"]))
+    events.append(_DONE)
+    return EventStream(events, truncate_at, reset_at)
+
+
+# -- the Image API -----------------------------------------------------------------------
+
+
+def image_generation(
+    model: ImageModel, request: ImageRequest, images: Sequence[Rendered], *, created: int
+) -> dict[str, Any]:
+    """The `ImageGenerationResponse`: the pictures, and a usage whose cost is the model's price."""
+    media_type = _MEDIA_TYPES[request.output_format]
+    words = len(request.prompt.split())
+    return {
+        "created": created,
+        "data": [{"b64_json": _b64(image.data), "media_type": media_type} for image in images],
+        "usage": {
+            "prompt_tokens": words,
+            "completion_tokens": _TOKENS_PER_IMAGE * request.n,
+            "total_tokens": words + _TOKENS_PER_IMAGE * request.n,
+            "cost": model.cost(request.width, request.height, request.n),
+        },
+    }
+
+
+def image_events(images: Sequence[Rendered], whole: dict[str, Any], *, failed: bool) -> EventStream:
+    """`whole` streamed: for each picture its previews, or its SVG markup a line at a time, then
+    `image_generation.completed` (the last one carries the usage). A failure ends the stream
+    with an `error` event after the first picture's progress."""
+
+    def event(body: dict[str, Any]) -> bytes:
+        return encode_event(msgspec.json.encode(body))
+
+    events: list[bytes] = []
+    truncate_at = reset_at = 0
+    for index, (image, item) in enumerate(zip(images, whole["data"], strict=True)):
+        if item["media_type"] == _MEDIA_TYPES["svg"]:
+            events += [
+                event({"type": "image_generation.text_chunk", "text": line, "phase": "content"})
+                for line in image.data.decode().splitlines(keepends=True)
+            ]
+        else:
+            events += [
+                event(
+                    {
+                        "type": "image_generation.partial_image",
+                        "b64_json": _b64(preview),
+                        "partial_image_index": number,
+                    }
+                )
+                for number, preview in enumerate(image.previews)
+            ]
+        if index == 0:  # reset after the first piece of progress, truncate before completion
+            reset_at = min(1, len(events))
+            truncate_at = len(events)
+        if failed:
+            error = {
+                "code": "server_error",
+                "message": _FAILURE,
+                "param": None,
+                "type": "provider_error",
+            }
+            events.append(event({"type": "error", "error": error}))
+            break
+        completed = {"type": "image_generation.completed", **item, "created": whole["created"]}
+        if index == len(images) - 1:
+            completed["usage"] = whole["usage"]
+        events.append(event(completed))
     events.append(_DONE)
     return EventStream(events, truncate_at, reset_at)

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from openrouter_imagegen.emulator._catalog import is_served
+from openrouter_imagegen.emulator._catalog import is_served, output_modalities
 
 __all__ = [
     "ImageRequest",
     "RequestRefused",
+    "choice",
     "decode_body",
+    "integer",
+    "pixel_size",
     "read_chat_request",
+    "read_flag",
+    "read_model",
     "read_responses_request",
+    "read_seed",
 ]
 
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
@@ -53,6 +59,7 @@ class ImageRequest:
     partial_images: int  # previews streamed before each picture
     stream: bool
     seed: int | None
+    compression: int | None = None  # the JPEG and WebP quality, overriding `quality`'s
 
 
 def decode_body(raw: bytes) -> dict[str, Any]:
@@ -69,7 +76,7 @@ def read_responses_request(
     body: dict[str, Any], history: Mapping[str, tuple[str, str]]
 ) -> ImageRequest:
     """A `POST /responses` body; `history` maps earlier response ids to (prompt, context)."""
-    model = _model(body)
+    model = read_model(body, is_served)
     if "input" not in body:
         raise RequestRefused(400, "input: required")
     prompt, context = _prompt_and_context(body["input"], "input")
@@ -88,37 +95,62 @@ def read_responses_request(
         if isinstance(tool, dict) and tool.get("type") == "image_generation":
             return _image_request(body, model, prompt, context, "input", tool, f"tools[{index}]")
     # Without the image tool, `modalities` is what asks for pictures (Gemini style).
-    _check_modalities(body, required=False)
+    _check_modalities(body, model, required=False)
     return _image_request(body, model, prompt, context, "input", {}, "")
 
 
 def read_chat_request(body: dict[str, Any]) -> ImageRequest:
     """A `POST /chat/completions` body; the prompt is the last user message."""
-    model = _model(body)
+    model = read_model(body, is_served)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise RequestRefused(400, "messages: expected a non-empty array")
-    _check_modalities(body, required=True)
+    _check_modalities(body, model, required=True)
     users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
     prompt, context = _prompt_and_context(users[-1:], "messages")
     return _image_request(body, model, prompt, context, "messages", {}, "")
 
 
-def _model(body: dict[str, Any]) -> str:
+def read_model(body: dict[str, Any], served: Callable[[str], bool]) -> str:
+    """The `model` id, when `served` says it is one of the endpoint's."""
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise RequestRefused(400, "model: a model id is required")
-    if not is_served(model):
+    if not served(model):
         raise RequestRefused(404, f"model: {model!r} is not a valid model ID")
     return model
 
 
-def _check_modalities(body: dict[str, Any], *, required: bool) -> None:
+def _check_modalities(body: dict[str, Any], model: str, *, required: bool) -> None:
     modalities = body.get("modalities")
     if modalities is None and not required:
         return
-    if not isinstance(modalities, list) or "image" not in modalities:
+    if not isinstance(modalities, list) or not all(isinstance(m, str) for m in modalities):
+        raise RequestRefused(400, f"modalities: expected an array of strings, got {modalities!r}")
+    if set(modalities) - set(output_modalities(model)):
+        # OpenRouter's wording: no provider of this model serves what was asked.
+        raise RequestRefused(
+            404,
+            "No endpoints found that support the requested output modalities: "
+            + ", ".join(modalities),
+        )
+    if "image" not in modalities:
         raise RequestRefused(400, "modalities: include 'image' to generate images")
+
+
+def read_flag(body: dict[str, Any], name: str) -> bool:
+    """An optional boolean field, false when absent."""
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise RequestRefused(400, f"{name}: expected a boolean, got {value!r}")
+    return value
+
+
+def read_seed(body: dict[str, Any]) -> int | None:
+    seed = body.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise RequestRefused(400, f"seed: expected an integer, got {seed!r}")
+    return seed
 
 
 def _image_request(
@@ -140,20 +172,18 @@ def _image_request(
             return tool[name], f"{tool_field}.{name}"
         return config.get(name), f"image_config.{name}"
 
-    tool_size = _size(tool.get("size"), f"{tool_field}.size")
-    config_size = _size(config.get("size"), "image_config.size")
+    tool_size = pixel_size(tool.get("size"), f"{tool_field}.size")
+    config_size = pixel_size(config.get("size"), "image_config.size")
     aspect = _aspect(config.get("aspect_ratio"))  # checked even when a size wins
     width, height = tool_size or config_size or aspect or (_DEFAULT_SIDE, _DEFAULT_SIDE)
-    output_format = _choice(*option("output_format"), ("png", "jpeg", "webp"), "png")
-    background = _choice(*option("background"), ("transparent", "opaque", "auto"), "auto")
-    quality = _choice(*option("quality"), ("low", "medium", "high", "auto"), "auto")
-    n = _integer(config.get("n", 1), "image_config.n", 1, _MAX_N)
-    partial = _integer(
+    output_format = choice(*option("output_format"), ("png", "jpeg", "webp"), "png")
+    background = choice(*option("background"), ("transparent", "opaque", "auto"), "auto")
+    quality = choice(*option("quality"), ("low", "medium", "high", "auto"), "auto")
+    n = integer(config.get("n", 1), "image_config.n", 1, _MAX_N)
+    partial = integer(
         tool.get("partial_images", 0), f"{tool_field}.partial_images", 0, _MAX_PARTIAL_IMAGES
     )
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise RequestRefused(400, f"stream: expected a boolean, got {stream!r}")
+    stream = read_flag(body, "stream")
     if stream and tool and partial == 0:
         # OpenAI's rule, which OpenRouter passes on: a streamed image tool streams previews.
         raise RequestRefused(
@@ -161,9 +191,7 @@ def _image_request(
             f"{tool_field}.partial_images: streaming the image_generation tool "
             "needs partial_images of 1 to 3",
         )
-    seed = body.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise RequestRefused(400, f"seed: expected an integer, got {seed!r}")
+    seed = read_seed(body)
     if not prompt.strip():
         raise RequestRefused(400, f"{prompt_field}: the prompt is empty")
     return ImageRequest(
@@ -173,7 +201,8 @@ def _image_request(
     )  # fmt: skip
 
 
-def _size(value: Any, field: str) -> tuple[int, int] | None:
+def pixel_size(value: Any, field: str) -> tuple[int, int] | None:
+    """A `WIDTHxHEIGHT` size; None for none or `auto`."""
     if value is None or value == "auto":
         return None
     match = _SIZE.match(value) if isinstance(value, str) else None
@@ -204,7 +233,8 @@ def _aspect(value: Any) -> tuple[int, int] | None:
     return max(1, _DEFAULT_SIDE * w // h), _DEFAULT_SIDE
 
 
-def _choice(value: Any, field: str, allowed: Iterable[str], default: str) -> str:
+def choice(value: Any, field: str, allowed: Iterable[str], default: str) -> str:
+    """One of `allowed`, or `default` when absent."""
     if value is None:
         return default
     allowed = tuple(allowed)
@@ -213,7 +243,8 @@ def _choice(value: Any, field: str, allowed: Iterable[str], default: str) -> str
     return str(value)
 
 
-def _integer(value: Any, field: str, low: int, high: int) -> int:
+def integer(value: Any, field: str, low: int, high: int) -> int:
+    """An integer from `low` to `high`."""
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise RequestRefused(
             400, f"{field}: expected an integer from {low} to {high}, got {value!r}"
