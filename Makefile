@@ -20,9 +20,10 @@ demo: $(VENV)/.dev
 	$(VENV)/bin/openrouter-imagegen demo --output demo-output
 
 lint: $(VENV)/.dev
-	$(PY) -m ruff check src tests bench examples
-	$(PY) -m ruff format --check src tests bench examples
-	$(PY) -m mypy src tests examples bench
+	$(PY) scripts/unasync.py --check
+	$(PY) -m ruff check src tests bench examples scripts
+	$(PY) -m ruff format --check src tests bench examples scripts
+	$(PY) -m mypy src tests examples bench scripts
 
 # Lint first, so that the run ends with pytest's summary line.
 test: lint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,13 @@ from openrouter_imagegen import (
     ServerError,
     StreamError,
 )
-from openrouter_imagegen.client import AsyncImageClient, ImageClient, generate_body
+from openrouter_imagegen.client import AsyncImageClient, generation_body
 from openrouter_imagegen.client._retry import parse_retry_after
 
 pytest.importorskip("starlette")
 pytest.importorskip("PIL")
+
+from _clients import CountingTransport, Kind, http_client, make_client
 
 from openrouter_imagegen.emulator import run
 
@@ -46,22 +48,34 @@ def server() -> Iterator[str]:
         yield base_url
 
 
-def client_for(base_url: str, fault: str | None = None, **options: Any) -> ImageClient:
-    headers = {"X-Emulator-Fault": fault} if fault else {}
-    options.setdefault("retry_backoff", 0.01)
-    return ImageClient(api_key=KEY, base_url=base_url, default_headers=headers, **options)
+ClientFactory = Callable[..., Any]
 
 
-def async_client_for(base_url: str, fault: str | None = None, **options: Any) -> AsyncImageClient:
-    headers = {"X-Emulator-Fault": fault} if fault else {}
-    options.setdefault("retry_backoff", 0.01)
-    return AsyncImageClient(api_key=KEY, base_url=base_url, default_headers=headers, **options)
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> Kind:
+    """Every client test runs against both clients."""
+    value: Kind = request.param
+    return value
+
+
+@pytest.fixture
+def client_for(kind: Kind) -> ClientFactory:
+    """Makes a client of this test's kind against `base_url`, with a fault asked for."""
+
+    def make(base_url: str, fault: str | None = None, **options: Any) -> Any:
+        headers = {"X-Emulator-Fault": fault} if fault else {}
+        options.setdefault("retry_backoff", 0.01)
+        return make_client(kind, api_key=KEY, base_url=base_url, default_headers=headers, **options)
+
+    return make
 
 
 # -- generate -----------------------------------------------------------------------
 
 
-def test_generate_returns_typed_image_calls(server: str, tmp_path: Path) -> None:
+def test_generate_returns_typed_image_calls(
+    client_for: ClientFactory, server: str, tmp_path: Path
+) -> None:
     with client_for(server) as client:
         response = client.generate("a red fox in snow", model=MODEL, size="256x128")
     assert isinstance(response, Response)
@@ -77,7 +91,7 @@ def test_generate_returns_typed_image_calls(server: str, tmp_path: Path) -> None
     assert response.usage is not None
 
 
-def test_generate_options_reach_the_server(server: str) -> None:
+def test_generate_options_reach_the_server(client_for: ClientFactory, server: str) -> None:
     with client_for(server) as client:
         response = client.generate(
             "a blue square", model="google/gemini-2.5-flash-image", aspect_ratio="16:9", n=2
@@ -86,36 +100,54 @@ def test_generate_options_reach_the_server(server: str) -> None:
     images = response.images()
     assert len(images) == 2
     assert all(img.width is not None and img.height is not None for img in images)
-    assert images[0].width > images[0].height  # type: ignore[operator]
+    assert images[0].width > images[0].height
     assert jpeg.images()[0].media_type == "image/jpeg"
 
 
 def test_generate_never_mutates_the_callers_dicts() -> None:
     config = {"aspect_ratio": "1:1"}
     extra = {"metadata": {"run": "1"}}
-    body = generate_body(
-        "x",
-        model="google/gemini-2.5-flash-image",
-        size="64x64",
-        image_config=config,
-        extra_body=extra,
-    )
-    body["image_config"]["n"] = 3
-    body["metadata"]["run"] = "2"
-    assert config == {"aspect_ratio": "1:1"}
-    assert extra == {"metadata": {"run": "1"}}
+    for route in ("responses", "chat", "images"):
+        body = generation_body(
+            route,
+            "x",
+            model="google/gemini-2.5-flash-image",
+            options={"size": "64x64", "image_config": config, "extra_body": extra},
+        )
+        body.setdefault("image_config", {})["n"] = 3
+        body["metadata"]["run"] = "2"
+        assert config == {"aspect_ratio": "1:1"}
+        assert extra == {"metadata": {"run": "1"}}
 
 
 def test_streamed_tool_always_asks_for_one_to_three_partials() -> None:
     for asked, sent in ((0, 1), (1, 1), (3, 3), (9, 3)):
-        body = generate_body("x", model=MODEL, stream=True, partial_images=asked)
+        body = generation_body(
+            "responses", "x", model=MODEL, options={}, stream=True, partial_images=asked
+        )
         assert body["tools"][0]["partial_images"] == sent
 
 
-def test_chat_endpoint_is_normalised_to_image_calls(server: str) -> None:
+def test_a_misspelt_option_is_a_type_error_before_any_request(
+    kind: Kind, client_for: ClientFactory, server: str
+) -> None:
+    transport = CountingTransport()
+    with client_for(server, http_client=http_client(kind, transport)) as client:
+        with pytest.raises(TypeError, match=r"'sise'.*did you mean 'size'"):
+            client.generate("x", model=MODEL, sise="1x1")
+        with pytest.raises(TypeError, match="'sise'"):
+            client.stream("x", model=MODEL, sise="1x1")
+        with pytest.raises(TypeError, match="'qualty'"):
+            client.edit(None, "x", model=MODEL, qualty="high")
+    assert transport.posts == []
+
+
+def test_chat_endpoint_is_normalised_to_image_calls(client_for: ClientFactory, server: str) -> None:
     with client_for(server) as client:
         response = client.generate("a green circle", model=MODEL, endpoint="chat", size="64x64")
-        same = client.generate_chat("a green circle", model=MODEL, size="64x64")
+        same = client.stream("a green circle", model=MODEL, endpoint="chat", size="64x64")
+        with same:
+            same = same.final_response()
     calls = response.image_generation_calls
     assert calls
     assert calls[0].result is not None
@@ -129,7 +161,9 @@ def test_chat_endpoint_is_normalised_to_image_calls(server: str) -> None:
 
 
 @pytest.mark.parametrize("partials", [1, 2, 3])
-def test_stream_yields_partials_then_the_final_response(server: str, partials: int) -> None:
+def test_stream_yields_partials_then_the_final_response(
+    client_for: ClientFactory, server: str, partials: int
+) -> None:
     with (
         client_for(server) as client,
         client.stream("a lighthouse", model=MODEL, size="64x64", partial_images=partials) as stream,
@@ -147,7 +181,7 @@ def test_stream_yields_partials_then_the_final_response(server: str, partials: i
     assert plain.images()[0].data == final.images()[0].data
 
 
-def test_chat_stream_is_normalised(server: str) -> None:
+def test_chat_stream_is_normalised(client_for: ClientFactory, server: str) -> None:
     with (
         client_for(server) as client,
         client.stream("a kite", model=MODEL, endpoint="chat", size="64x64") as stream,
@@ -157,7 +191,7 @@ def test_chat_stream_is_normalised(server: str) -> None:
     assert final.image_generation_calls[0].image().media_type == "image/png"
 
 
-def test_truncated_stream_raises_with_what_arrived(server: str) -> None:
+def test_truncated_stream_raises_with_what_arrived(client_for: ClientFactory, server: str) -> None:
     with (
         client_for(server, "truncate") as client,
         client.stream("a tree", model=MODEL, size="64x64", partial_images=2) as stream,
@@ -168,7 +202,7 @@ def test_truncated_stream_raises_with_what_arrived(server: str) -> None:
     assert info.value.generation_id
 
 
-def test_reset_stream_is_not_replayed_unless_asked(server: str) -> None:
+def test_reset_stream_is_not_replayed_unless_asked(client_for: ClientFactory, server: str) -> None:
     with client_for(server, "reset") as client:
         with client.stream("a boat", model=MODEL, size="64x64") as stream:
             with pytest.raises(StreamError) as info:
@@ -176,7 +210,7 @@ def test_reset_stream_is_not_replayed_unless_asked(server: str) -> None:
         assert isinstance(info.value, APIError)
 
 
-def test_failed_generation_in_a_stream_raises(server: str) -> None:
+def test_failed_generation_in_a_stream_raises(client_for: ClientFactory, server: str) -> None:
     with (
         client_for(server, "failed") as client,
         client.stream("a storm", model=MODEL, size="64x64") as stream,
@@ -189,7 +223,9 @@ def test_failed_generation_in_a_stream_raises(server: str) -> None:
 # -- edit -----------------------------------------------------------------------------
 
 
-def test_edit_flow_from_response_call_and_input_images(server: str, tmp_path: Path) -> None:
+def test_edit_flow_from_response_call_and_input_images(
+    client_for: ClientFactory, server: str, tmp_path: Path
+) -> None:
     with client_for(server) as client:
         first = client.generate("a cat", model=MODEL, size="64x64")
         refined = client.edit(first, "make it blue", model=MODEL, size="64x64")
@@ -210,17 +246,15 @@ def test_edit_flow_from_response_call_and_input_images(server: str, tmp_path: Pa
 
 
 def test_edit_sends_the_earlier_call_back_as_an_input_item() -> None:
-    from openrouter_imagegen.client import edit_body
-
     call = OutputImageGenerationCall(id="ig_1", status="completed", result="QUJD")
-    body = edit_body(call, "bluer", model=MODEL)
+    body = generation_body("responses", "bluer", model=MODEL, options={}, previous=call)
     assert body["input"][0] == call.to_dict()
     assert body["input"][1]["content"][0] == {"type": "input_text", "text": "bluer"}
     previous = Response(id="resp_9", output=[call])
-    assert (
-        edit_body(previous, "x", model=MODEL, use_previous_response_id=True)["previous_response_id"]
-        == "resp_9"
+    body = generation_body(
+        "responses", "x", model=MODEL, options={}, previous=previous, use_previous_response_id=True
     )
+    assert body["previous_response_id"] == "resp_9"
 
 
 # -- errors and retries -------------------------------------------------------------------
@@ -238,7 +272,7 @@ def test_edit_sends_the_earlier_call_back_as_an_input_item() -> None:
     ],
 )
 def test_status_faults_raise_typed_errors_after_retries(
-    server: str, fault: str, error: type[APIError]
+    client_for: ClientFactory, server: str, fault: str, error: type[APIError]
 ) -> None:
     with client_for(server, fault, max_retries=1) as client, pytest.raises(error) as info:
         client.generate("x", model=MODEL, size="64x64")
@@ -250,24 +284,24 @@ def test_status_faults_raise_typed_errors_after_retries(
         assert info.value.retry_after is not None
 
 
-def test_bad_request_carries_openrouters_message(server: str) -> None:
+def test_bad_request_carries_openrouters_message(client_for: ClientFactory, server: str) -> None:
     with client_for(server) as client, pytest.raises(BadRequestError) as info:
         client.generate("x", model=MODEL, size="9000x9000")
     assert "size" in str(info.value)
     assert info.value.status_code == 400
 
 
-def test_unknown_model_is_not_found(server: str) -> None:
+def test_unknown_model_is_not_found(client_for: ClientFactory, server: str) -> None:
     with client_for(server) as client, pytest.raises(NotFoundError):
         client.generate("x", model="nobody/no-such-model", size="64x64")
 
 
 def test_wrong_key_is_an_authentication_error_and_never_shown(
-    server: str, caplog: pytest.LogCaptureFixture
+    kind: Kind, server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "sk-or-wrong-key-abcdef"
     caplog.set_level(logging.DEBUG)
-    client = ImageClient(api_key=wrong, base_url=server, max_retries=0)
+    client = make_client(kind, api_key=wrong, base_url=server, max_retries=0)
     with client, pytest.raises(AuthenticationError) as info:
         client.generate("x", model=MODEL, size="64x64")
     texts = [str(info.value), repr(info.value), repr(client), str(info.value.body), caplog.text]
@@ -277,7 +311,7 @@ def test_wrong_key_is_an_authentication_error_and_never_shown(
 
 
 def test_key_never_appears_in_repr_errors_or_logs(
-    server: str, caplog: pytest.LogCaptureFixture
+    client_for: ClientFactory, server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with client_for(server, "500", max_retries=1) as client:
@@ -290,33 +324,51 @@ def test_key_never_appears_in_repr_errors_or_logs(
         assert KEY not in text
 
 
-def test_retries_recover_from_server_level_faults() -> None:
-    with run(faults=("500", "502", "503", "reset"), fault_rate=0.3, seed=7) as base_url:
+def test_retries_recover_from_server_level_faults(client_for: ClientFactory) -> None:
+    with run(faults=("500", "502", "503", "429"), fault_rate=0.3, seed=7) as base_url:
         with client_for(base_url, max_retries=10) as client:
             for i in range(12):
                 response = client.generate(f"recovery {i}", model=MODEL, size="64x64")
                 assert response.images()
 
 
-def test_timeout_raises_api_timeout_error(server: str) -> None:
-    with client_for(server, "timeout", timeout=0.5, max_retries=1) as client:
-        with pytest.raises(APITimeoutError) as info:
+@pytest.mark.parametrize(("fault", "error"), [("timeout", APITimeoutError), ("reset", None)])
+def test_a_generation_cut_after_sending_is_sent_once_and_says_it_may_be_billed(
+    kind: Kind, client_for: ClientFactory, server: str, fault: str, error: type[Exception] | None
+) -> None:
+    transport = CountingTransport()
+    with client_for(
+        server, fault, timeout=0.5, max_retries=3, http_client=http_client(kind, transport)
+    ) as client:
+        with pytest.raises(APIConnectionError, match="may have run and been billed") as info:
             client.generate("x", model=MODEL, size="64x64")
-    assert isinstance(info.value, APIConnectionError)
+    assert transport.posts == ["/api/v1/responses"]  # exactly one generation request
+    assert info.value.request_sent
+    if error is not None:
+        assert isinstance(info.value, error)
 
 
-def test_slow_first_byte_still_succeeds(server: str) -> None:
+def test_retry_unsafe_opts_in_to_retrying_a_cut_generation(
+    kind: Kind, client_for: ClientFactory, server: str
+) -> None:
+    transport = CountingTransport()
+    with client_for(
+        server,
+        "reset*2",
+        max_retries=2,
+        retry_unsafe=True,
+        http_client=http_client(kind, transport),
+    ) as client:
+        assert client.generate(f"unsafe but asked for ({kind})", model=MODEL, size="32x32").images()
+    assert transport.posts == ["/api/v1/responses"] * 3
+
+
+def test_slow_first_byte_still_succeeds(client_for: ClientFactory, server: str) -> None:
     with client_for(server, "slow") as client:
         assert client.generate("x", model=MODEL, size="64x64").images()
 
 
-def test_reset_connection_is_retried_then_raised(server: str) -> None:
-    with client_for(server, "reset", max_retries=1) as client:
-        with pytest.raises(APIConnectionError):
-            client.generate("x", model=MODEL, size="64x64")
-
-
-def test_failed_call_in_a_plain_response(server: str) -> None:
+def test_failed_call_in_a_plain_response(client_for: ClientFactory, server: str) -> None:
     with client_for(server, "failed") as client:
         response = client.generate("x", model=MODEL, size="64x64")
     assert [c.status for c in response.image_generation_calls] == ["failed"]
@@ -324,14 +376,18 @@ def test_failed_call_in_a_plain_response(server: str) -> None:
         assert response.images() == []
 
 
-def test_nothing_listening_is_a_connection_error() -> None:
-    with (
-        ImageClient(
-            api_key=KEY, base_url="http://127.0.0.1:9/api/v1", max_retries=1, retry_backoff=0.01
-        ) as client,
-        pytest.raises(APIConnectionError),
-    ):
-        client.generate("x", model=MODEL)
+def test_nothing_listening_is_a_connection_error_retried_as_safe(
+    kind: Kind, client_for: ClientFactory
+) -> None:
+    transport = CountingTransport()
+    with client_for(
+        "http://127.0.0.1:9/api/v1", max_retries=2, http_client=http_client(kind, transport)
+    ) as client:
+        with pytest.raises(APIConnectionError) as info:
+            client.generate("x", model=MODEL)
+    assert not info.value.request_sent  # never reached a server: retrying was safe
+    assert len(transport.posts) == 3
+    assert "billed" not in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -349,7 +405,9 @@ def test_retry_after_http_date() -> None:
 # -- injected transport and remote results ------------------------------------------------
 
 
-def test_injected_http_client_and_remote_results_fetch_through_it() -> None:
+def test_injected_http_client_and_remote_results_fetch_through_it(
+    kind: Kind, client_for: ClientFactory
+) -> None:
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -373,10 +431,8 @@ def test_injected_http_client_and_remote_results_fetch_through_it() -> None:
             return httpx.Response(200, json=body)
         return httpx.Response(200, content=png, headers={"content-type": "image/png"})
 
-    http = httpx.Client(transport=httpx.MockTransport(handler))
-    with ImageClient(
-        api_key=KEY, base_url="https://openrouter.test/api/v1", http_client=http
-    ) as client:
+    http = http_client(kind, httpx.MockTransport(handler))
+    with client_for("https://openrouter.test/api/v1", http_client=http) as client:
         response = client.generate("x", model=MODEL)
         call = response.image_generation_calls[0]
         with pytest.raises(ImageIsRemoteError):
@@ -392,30 +448,20 @@ def test_injected_http_client_and_remote_results_fetch_through_it() -> None:
 
 
 @pytest.mark.anyio
-async def test_async_generate_stream_edit_and_errors(server: str) -> None:
-    async with async_client_for(server) as client:
+async def test_the_async_client_awaited_natively(server: str) -> None:
+    # Every other test drives the async client from sync code; here it runs in a real loop.
+    async with AsyncImageClient(api_key=KEY, base_url=server) as client:
         response = await client.generate("an owl", model=MODEL, size="64x64")
-        assert response.images()[0].width == 64
         async with client.stream("an owl", model=MODEL, size="64x64", partial_images=3) as stream:
             previews = [u.partial_image async for u in stream if u.partial_image is not None]
             final = await stream.final_response()
-        assert len(previews) == 3
-        assert final.images()[0].data == response.images()[0].data
-        edited = await client.edit(response, "at night", model=MODEL, size="64x64")
-        assert edited.images()
-        chat = await client.generate("an owl", model=MODEL, endpoint="chat", size="64x64")
-        assert chat.images()
-    async with async_client_for(server, "503", max_retries=1) as client:
-        with pytest.raises(ServerError):
-            await client.generate("x", model=MODEL, size="64x64")
-    async with async_client_for(server, "truncate") as client:
-        async with client.stream("x", model=MODEL, size="64x64") as stream:
-            with pytest.raises(StreamError):
-                async for _ in stream:
-                    pass
+        bare = [u.event.type async for u in client.stream("bare", model=MODEL, size="32x32")]
+    assert len(previews) == 3
+    assert final.images()[0].data == response.images()[0].data
+    assert (bare[0], bare[-1]) == ("response.created", "response.completed")
 
 
-def test_broken_streams_are_replayed_only_when_asked() -> None:
+def test_broken_streams_are_replayed_only_when_asked(client_for: ClientFactory) -> None:
     with run(faults=("reset", "truncate"), fault_rate=0.5, seed=5) as base_url:
         with client_for(base_url, max_retries=12) as client:
             for i in range(4):
@@ -435,18 +481,49 @@ def test_broken_streams_are_replayed_only_when_asked() -> None:
             assert failures  # seeded: some of these break, and are raised, not retried
 
 
-@pytest.mark.anyio
-async def test_streams_iterate_without_a_with_block_too(server: str) -> None:
-    async with async_client_for(server) as client:
-        events = [u.event.type async for u in client.stream("bare", model=MODEL, size="32x32")]
-    assert events[0] == "response.created"
-    assert events[-1] == "response.completed"
-    with client_for(server) as sync_client:
-        updates = list(sync_client.stream("bare", model=MODEL, size="32x32"))
+def test_streams_iterate_without_a_with_block_too(client_for: ClientFactory, server: str) -> None:
+    with client_for(server) as client:
+        updates = list(client.stream("bare", model=MODEL, size="32x32"))
+    assert updates[0].event.type == "response.created"
     assert updates[-1].response.status == "completed"
 
 
-def test_server_tool_urls_download_through_the_client() -> None:
+def test_final_response_after_a_break_reads_the_same_answer(
+    kind: Kind, client_for: ClientFactory, server: str
+) -> None:
+    transport = CountingTransport()
+    with client_for(server, http_client=http_client(kind, transport)) as client:
+        with client.stream("a fox", model=MODEL, size="32x32", partial_images=3) as stream:
+            for update in stream:
+                if update.partial_image is not None:
+                    break  # a user who saw enough of the previews
+            final = stream.final_response()
+            again = list(stream)  # iterating once more sends nothing either
+            assert stream.final_response() is final
+        assert again == []
+        assert final.status == "completed"
+        assert final.images()[0].width == 32
+        assert final.generation_id == stream.generation_id
+        assert transport.posts == ["/api/v1/responses"]  # one request, one payment
+
+
+def test_a_stream_closed_early_reports_what_arrived(
+    kind: Kind, client_for: ClientFactory, server: str
+) -> None:
+    transport = CountingTransport()
+    with client_for(server, http_client=http_client(kind, transport)) as client:
+        with client.stream("a fox", model=MODEL, size="32x32", partial_images=2) as stream:
+            first = next(iter(stream))
+        assert first.event.type == "response.created"
+        with pytest.raises(StreamError, match="closed before") as info:
+            stream.final_response()
+        assert info.value.response is not None
+    assert transport.posts == ["/api/v1/responses"]
+
+
+def test_server_tool_urls_download_through_the_client(
+    kind: Kind, client_for: ClientFactory, tmp_path: Path
+) -> None:
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -464,14 +541,15 @@ def test_server_tool_urls_download_through_the_client() -> None:
             return httpx.Response(200, json={"output": [item]})
         return httpx.Response(200, content=png, headers={"content-type": "image/png"})
 
-    http = httpx.Client(transport=httpx.MockTransport(handler))
-    with ImageClient(
-        api_key=KEY, base_url="https://openrouter.test/api/v1", http_client=http
-    ) as client:
+    http = http_client(kind, httpx.MockTransport(handler))
+    with client_for("https://openrouter.test/api/v1", http_client=http) as client:
         response = client.generate("x", model="google/gemini-2.5-flash-image")
         with pytest.raises(ImageIsRemoteError):
             response.images()
         (image,) = client.images(response)
+        (saved,) = client.save_images(response, tmp_path / "new" / "dir/")
+    assert saved.parent == tmp_path / "new" / "dir"
+    assert saved.read_bytes() == png
     assert (image.width, image.height, image.call_id, image.source) == (12, 8, "ig_tool", "url")
 
 
@@ -497,7 +575,16 @@ def test_retry_policy_backs_off_exponentially_with_jitter_and_bounds() -> None:
     assert policy.delay(BadRequestError("bad", status_code=400), 0, started) is None
     assert policy.delay(APIError("conflict", status_code=409), 0, started) is not None
     assert policy.delay(APIError("timeout", status_code=408), 0, started) is not None
-    assert policy.delay(APIConnectionError("reset"), 0, started) is not None
+    reset = APIConnectionError("reset")  # after the request went out
+    assert policy.delay(reset, 0, started) is None  # a generation may have run: not again
+    assert policy.delay(reset, 0, started, generation=False) is not None  # a GET may retry
+    assert RetryPolicy(4, retry_unsafe=True).delay(reset, 0, started) is not None
+    refused = APIConnectionError("refused", request_sent=False)
+    assert policy.delay(refused, 0, started) is not None
+    temporary = InsufficientCreditsError("in-flight budget", status_code=402, retry_after=2.0)
+    assert policy.delay(temporary, 0, started) == 2.0
+    assert policy.delay(InsufficientCreditsError("no credits", status_code=402), 0, started) is None
+    assert policy.delay(ServerError("edge timeout", status_code=524), 0, started) is not None
     assert RetryPolicy(3, deadline=1.0).delay(limited, 0, started) is None  # past the deadline
     with pytest.raises(ValueError, match="max_retries"):
         RetryPolicy(-1)
@@ -531,18 +618,20 @@ def test_error_bodies_map_to_the_hierarchy(
     assert error.generation_id == "gen_1"
 
 
-@pytest.mark.parametrize("fault", ["429", "500", "502", "503", "reset"])
-def test_retries_recover_from_a_fault_that_stops(server: str, fault: str) -> None:
+@pytest.mark.parametrize("fault", ["429", "500", "502", "503"])
+def test_retries_recover_from_a_fault_that_stops(
+    kind: Kind, client_for: ClientFactory, server: str, fault: str
+) -> None:
     # The emulator fails the first two identical requests only: two retries recover.
     with client_for(server, f"{fault}*2", max_retries=2) as client:
-        response = client.generate(f"recovers from {fault}", model=MODEL, size="32x32")
+        response = client.generate(f"recovers from {fault} ({kind})", model=MODEL, size="32x32")
     assert response.images()[0].width == 32
     with client_for(server, f"{fault}*2", max_retries=1) as client:
         with pytest.raises(APIError):
-            client.generate(f"gives up on {fault}", model=MODEL, size="32x32")
+            client.generate(f"gives up on {fault} ({kind})", model=MODEL, size="32x32")
 
 
-def test_chat_failures_are_failures(server: str) -> None:
+def test_chat_failures_are_failures(client_for: ClientFactory, server: str) -> None:
     with client_for(server, "failed") as client:
         response = client.generate("x", model=MODEL, endpoint="chat", size="32x32")
         assert response.status == "failed"
@@ -555,10 +644,14 @@ def test_chat_failures_are_failures(server: str) -> None:
     assert info.value.generation_id
 
 
-def test_a_plain_body_cut_short_is_a_retryable_connection_error(server: str) -> None:
-    with client_for(server, "truncate", max_retries=1) as client:
+def test_a_plain_body_cut_short_is_a_connection_error_not_retried(
+    kind: Kind, client_for: ClientFactory, server: str
+) -> None:
+    transport = CountingTransport()
+    with client_for(server, "truncate", http_client=http_client(kind, transport)) as client:
         with pytest.raises(APIConnectionError, match="ended early") as info:
             client.generate("cut", model=MODEL, size="32x32")
     assert info.value.generation_id
-    with client_for(server, "truncate*1", max_retries=1) as client:
-        assert client.generate("cut once", model=MODEL, size="32x32").images()
+    assert transport.posts == ["/api/v1/responses"]
+    with client_for(server, "truncate*1", max_retries=1, retry_unsafe=True) as client:
+        assert client.generate(f"cut once ({kind})", model=MODEL, size="32x32").images()

@@ -3,8 +3,12 @@
 ```
 ImagegenError
 ├── ValidationError (also ValueError)      bad JSON or a value of the wrong shape
+│   ├── UnsupportedParameterError          a parameter the chosen model does not take
+│   └── UnsupportedModelError              a model that cannot output images
 ├── ImageError
 │   ├── ImageUnavailableError              a call with no result
+│   ├── ImageSaveError (also OSError)      an image that could not be written
+│   │   └── ImageExistsError (also FileExistsError)
 │   ├── ImageIsRemoteError                 the result is a URL and fetching was not asked for
 │   ├── ImageDecodeError (also ValueError) invalid base64 or a malformed data URL
 │   ├── UnknownImageFormatError (also ValueError)
@@ -12,7 +16,8 @@ ImagegenError
 ├── MissingDependencyError (also ImportError)
 └── APIError                               anything the server or the transport did wrong
     ├── BadRequestError 400, AuthenticationError 401, InsufficientCreditsError 402,
-    │   PermissionDeniedError 403, NotFoundError 404, RateLimitError 429, ServerError 5xx
+    │   PermissionDeniedError 403, NotFoundError 404, RequestTooLargeError 413,
+    │   RateLimitError 429, ServerError 5xx (524 and 529 included)
     ├── APIConnectionError
     │   └── APITimeoutError
     └── StreamError                        a stream that failed, broke or ended early
@@ -41,6 +46,8 @@ __all__ = [
     "ImageError",
     "ImageIsRemoteError",
     "ImageSkippedWarning",
+    "ImageExistsError",
+    "ImageSaveError",
     "ImageUnavailableError",
     "ImagegenError",
     "ImagegenWarning",
@@ -50,10 +57,13 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestTooLargeError",
     "ServerError",
     "StreamError",
     "StreamWarning",
     "UnknownImageFormatError",
+    "UnsupportedModelError",
+    "UnsupportedParameterError",
     "ValidationError",
     "shorten",
 ]
@@ -93,6 +103,32 @@ class ValidationError(ImagegenError, ValueError):
         self.value = value
         self.expected = expected
         self.offset = offset
+
+
+class UnsupportedParameterError(ValidationError):
+    """A parameter the chosen model does not support, or a value outside what it takes.
+
+    Raised before any generation request is sent; `model`, `parameter` and
+    `accepted` (a description of what the model takes, or None when it takes
+    no such parameter) say which.
+    """
+
+    def __init__(
+        self, message: str, *, model: str, parameter: str, value: Any, accepted: str | None
+    ) -> None:
+        super().__init__(message, path=parameter, value=value, expected=accepted or "absent")
+        self.model = model
+        self.parameter = parameter
+        self.accepted = accepted
+
+
+class UnsupportedModelError(ValidationError):
+    """A model that cannot output images; `suggestions` are the closest image models."""
+
+    def __init__(self, message: str, *, model: str, suggestions: list[str]) -> None:
+        super().__init__(message, path="model", value=model, expected="an image model")
+        self.model = model
+        self.suggestions = suggestions
 
 
 class ImageError(ImagegenError):
@@ -141,6 +177,23 @@ class ImageDownloadError(ImageError):
         self.url = url
 
 
+class ImageSaveError(ImageError, OSError):
+    """An image could not be written where asked (`errno`, `filename` as in `OSError`)."""
+
+    def __init__(self, message: str, *, errno: int | None = None, filename: str | None = None):
+        ImageError.__init__(self, message)
+        self.errno = errno
+        self.strerror = message
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ImageExistsError(ImageSaveError, FileExistsError):
+    """The file exists and `overwrite` was not asked for."""
+
+
 class MissingDependencyError(ImagegenError, ImportError):
     """An optional extra is needed for this feature."""
 
@@ -166,6 +219,7 @@ class APIError(ImagegenError):
         body: Any = None,
         code: Any = None,
         generation_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -173,6 +227,7 @@ class APIError(ImagegenError):
         self.body = body
         self.code = code
         self.generation_id = generation_id
+        self.retry_after = retry_after  # the server's `Retry-After`, in seconds
 
     def __str__(self) -> str:
         prefix = f"{self.status_code}: " if self.status_code is not None else ""
@@ -188,7 +243,15 @@ class AuthenticationError(APIError):
 
 
 class InsufficientCreditsError(APIError):
-    """402: the account has no credits left for this request."""
+    """402: no credits, a key limit reached, or a request over budget.
+
+    With `retry_after` set it is temporary (OpenRouter's in-flight spending
+    budget answers so) and is retried after that wait; without, it is final.
+    """
+
+    @property
+    def temporary(self) -> bool:
+        return self.retry_after is not None
 
 
 class PermissionDeniedError(APIError):
@@ -199,12 +262,12 @@ class NotFoundError(APIError):
     """404: unknown model or endpoint."""
 
 
+class RequestTooLargeError(APIError):
+    """413: the request (often its input images) is larger than the server takes."""
+
+
 class RateLimitError(APIError):
     """429: `retry_after` holds the server's wait in seconds when it gave one."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class ServerError(APIError):
@@ -212,7 +275,16 @@ class ServerError(APIError):
 
 
 class APIConnectionError(APIError):
-    """The server could not be reached or dropped the connection."""
+    """The server could not be reached or dropped the connection.
+
+    `request_sent` is False when the connection could not even be made (the
+    server surely did not start anything), True when the request had gone
+    out: a generation may then have run, and been billed, all the same.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.request_sent = request_sent
 
 
 class APITimeoutError(APIConnectionError):

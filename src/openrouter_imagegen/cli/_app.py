@@ -20,8 +20,7 @@ from openrouter_imagegen._exceptions import ImagegenError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from openrouter_imagegen.client import ImageClient
-    from openrouter_imagegen.client._base import Endpoint
+    from openrouter_imagegen.client import Endpoint, ImageClient
     from openrouter_imagegen.images import GeneratedImage
     from openrouter_imagegen.models.operations import Response
 
@@ -52,31 +51,14 @@ def _describe(image: GeneratedImage) -> str:
     return f"{image.media_type}, {size}, {len(image.data):,} bytes"
 
 
-def _save_all(images: list[GeneratedImage], output: Path, overwrite: bool) -> list[Path]:
-    """Save into `output`: a directory (existing, or named with a trailing slash or no
-    suffix), or a file name (numbered when there are several images)."""
-    if output.is_dir() or str(output).endswith(("/", os.sep)) or not output.suffix:
-        output.mkdir(parents=True, exist_ok=True)
-        return [image.save(output, overwrite=overwrite) for image in images]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if len(images) == 1:
-        return [images[0].save(output, overwrite=overwrite)]
-    return [
-        image.save(output.with_name(f"{output.stem}-{i}{output.suffix}"), overwrite=overwrite)
-        for i, image in enumerate(images, 1)
-    ]
-
-
 def _partial_name(image: GeneratedImage, index: int) -> str:
     return f"{image.filename().rsplit('.', 1)[0]}.partial-{index}.{image.extension}"
 
 
-def _results(
-    response: Response, images: list[GeneratedImage], paths: list[Path], generation_id: str | None
-) -> dict[str, Any]:
+def _results(response: Response, images: list[GeneratedImage], paths: list[Path]) -> dict[str, Any]:
     return {
         "response_id": response.id,
-        "generation_id": generation_id,
+        "generation_id": response.generation_id,
         "model": response.model,
         "status": str(response.status) if response.status else None,
         "images": [
@@ -99,10 +81,9 @@ def _report(
     images: list[GeneratedImage],
     paths: list[Path],
     as_json: bool,
-    generation_id: str | None,
 ) -> None:
     if as_json:
-        click.echo(json.dumps(_results(response, images, paths, generation_id), indent=2))
+        click.echo(json.dumps(_results(response, images, paths), indent=2))
         return
     for image, path in zip(images[:-1], paths[:-1], strict=False):
         click.echo(f"saved {path} ({_describe(image)})")
@@ -116,7 +97,7 @@ def _stream(
     output: Path,
     save_partials: bool,
     console: Console,
-) -> tuple[Response, str | None]:
+) -> Response:
     """Stream one generation, showing progress on stderr."""
     from rich.status import Status
 
@@ -145,7 +126,7 @@ def _stream(
                         console.print(message)
                 if status:
                     status.update(message)
-            return stream.final_response(), stream.generation_id
+            return stream.final_response()
     finally:
         if status:
             status.stop()
@@ -211,6 +192,8 @@ def _generation_options(function: Any) -> Any:
 def _run_generation(
     prompt: str, kwargs: dict[str, Any], previous: Any = None, images: tuple[Path, ...] = ()
 ) -> None:
+    from openrouter_imagegen.images import save_all
+
     output: Path = kwargs.pop("output")
     as_json: bool = kwargs.pop("as_json")
     stream: bool = kwargs.pop("stream")
@@ -222,15 +205,12 @@ def _run_generation(
         kwargs.pop("base_url"), kwargs.pop("timeout"), kwargs.pop("max_retries")
     ) as client:
         options = {k: v for k, v in kwargs.items() if v is not None}
-        generation_id = None
         if previous is not None or images:
             response = client.edit(previous, prompt, images=list(images), **options)
         elif stream:
             if endpoint != "responses":
                 options["endpoint"] = endpoint
-            response, generation_id = _stream(
-                client, prompt, options, output, save_partials, console
-            )
+            response = _stream(client, prompt, options, output, save_partials, console)
         else:
             response = client.generate(prompt, endpoint=endpoint, **options)
         with warnings.catch_warnings(record=True) as caught:
@@ -240,8 +220,8 @@ def _run_generation(
         console.print(f"warning: {warning.message}")
     if not found:
         raise ImagegenError(f"no image came back (response status {response.status or 'unknown'})")
-    paths = _save_all(found, output, overwrite)
-    _report(response, found, paths, as_json, generation_id)
+    paths = save_all(found, output, overwrite=overwrite)
+    _report(response, found, paths, as_json)
 
 
 @cli.command()
@@ -448,7 +428,7 @@ def demo(output: Path) -> None:
     prompt = "a lighthouse on a cliff at dusk, watercolour"
     with run() as base_url, ImageClient(base_url=base_url, api_key="") as client:
         console.print(f"emulator running at {base_url}")
-        response, _ = _stream(
+        response = _stream(
             client,
             prompt,
             {"model": DEFAULT_MODEL, "size": "768x512", "partial_images": 2},

@@ -36,7 +36,7 @@ class SavedFile:
 
 
 def _calls_of(obj: Any, where: str, saved: SavedFile) -> None:
-    from openrouter_imagegen.client._chat import response_from_chat
+    from openrouter_imagegen.models.chat import response_from_chat
 
     if not isinstance(obj, dict):
         saved.skipped.append(f"{where}: not a JSON object")
@@ -69,20 +69,18 @@ def _is_sse(text: bytes) -> bool:
 
 
 def _read_sse(data: bytes, saved: SavedFile) -> None:
-    from openrouter_imagegen.client._chat import ChatChunkTranslator
-    from openrouter_imagegen.stream import EventDecoder, ResponseAccumulator
+    from openrouter_imagegen.stream import ResponseStream
 
     chat = b'"chat.completion.chunk"' in data[:4096]
-    decoder = EventDecoder(ChatChunkTranslator() if chat else None)
-    accumulator = ResponseAccumulator()
+    stream = ResponseStream("chat" if chat else "responses", saved=True)
     try:
-        for event in decoder.feed(data) + decoder.end():
-            accumulator.feed(event)
-        response = accumulator.finish()
+        stream.feed(data)
+        stream.end()
+        response = stream.finish()
     except StreamError as exc:
         saved.skipped.append(f"stream: {exc}")
-        response = accumulator.response
-    saved.partials = list(accumulator.partial_images)
+        response = stream.snapshot
+    saved.partials = list(stream.partial_images)
     for item in response.image_outputs:
         saved.calls.append(("stream", item))
 

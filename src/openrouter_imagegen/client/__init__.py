@@ -1,8 +1,9 @@
 """Sync and async clients for OpenRouter's image generation (on httpx).
 
-Both speak `POST /responses` and, for models that need it,
-`POST /chat/completions`, whose images are normalised into the same
-`Response` of `OutputImageGenerationCall`s.
+They speak OpenRouter's three image routes, the Image API (`POST /images`),
+chat completions and the Responses API, and return every route's images as
+the same `Response` of `OutputImageGenerationCall`s. `AsyncImageClient` is
+written by hand; `ImageClient` is generated from it, method for method.
 """
 
 from openrouter_imagegen._exceptions import (
@@ -15,35 +16,54 @@ from openrouter_imagegen._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTooLargeError,
     ServerError,
     StreamError,
+    UnsupportedModelError,
+    UnsupportedParameterError,
 )
+from openrouter_imagegen._public import publish
 from openrouter_imagegen.client._async import AsyncImageClient, AsyncImageStream
-from openrouter_imagegen.client._base import DEFAULT_BASE_URL, StreamUpdate
-from openrouter_imagegen.client._requests import chat_body, edit_body, generate_body
+from openrouter_imagegen.client._base import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from openrouter_imagegen.client._options import (
+    Endpoint,
+    GenerationOptions,
+    ImageInput,
+    ProviderPreferences,
+)
+from openrouter_imagegen.client._requests import generation_body
 from openrouter_imagegen.client._retry import RetryPolicy
 from openrouter_imagegen.client._sync import ImageClient, ImageStream
+from openrouter_imagegen.stream import StreamUpdate
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AsyncImageClient",
+    "AsyncImageStream",
     "AuthenticationError",
     "BadRequestError",
+    "Endpoint",
+    "GenerationOptions",
+    "ImageClient",
+    "ImageInput",
+    "ImageStream",
     "InsufficientCreditsError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProviderPreferences",
     "RateLimitError",
+    "RequestTooLargeError",
+    "RetryPolicy",
     "ServerError",
     "StreamError",
-    "AsyncImageClient",
-    "AsyncImageStream",
-    "ImageClient",
-    "ImageStream",
-    "RetryPolicy",
     "StreamUpdate",
-    "chat_body",
-    "edit_body",
-    "generate_body",
+    "UnsupportedModelError",
+    "UnsupportedParameterError",
+    "generation_body",
 ]
+
+publish(globals(), __all__, __name__)

@@ -1,37 +1,32 @@
-"""`AsyncImageClient`: the asynchronous client. It mirrors `ImageClient`
-method for method; everything but the awaiting lives in `_base`."""
+"""`AsyncImageClient`: the asynchronous client.
+
+Of the two clients only the async one is written by hand, in `_async.py`;
+`_sync.py` is generated from it by `scripts/unasync.py` (as httpcore does),
+so the two cannot drift.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
-from openrouter_imagegen._exceptions import APIError
-from openrouter_imagegen.client._base import (
-    BaseClient,
-    BaseStream,
-    Endpoint,
-    StreamCore,
-    StreamUpdate,
-)
-from openrouter_imagegen.client._requests import (
-    ImageInput,
-    Previous,
-    chat_body,
-    edit_body,
-    request_body,
-)
+from openrouter_imagegen._exceptions import APIError, StreamError
+from openrouter_imagegen.client._base import BaseClient, BaseStream
+from openrouter_imagegen.client._options import Endpoint, GenerationOptions, ImageInput
+from openrouter_imagegen.client._requests import Previous, generation_body
 from openrouter_imagegen.client._retry import error_from_response, error_from_transport
+from openrouter_imagegen.images import save_all
 from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
+from openrouter_imagegen.models.routes import Route
+from openrouter_imagegen.stream import ResponseStream, StreamUpdate
 
 if TYPE_CHECKING:
-    from openrouter_imagegen.images import GeneratedImage
+    from openrouter_imagegen.images import DownloadOptions, GeneratedImage
 
 __all__ = ["AsyncImageClient", "AsyncImageStream"]
 
@@ -39,12 +34,16 @@ _T = TypeVar("_T")
 
 
 class AsyncImageClient(BaseClient[httpx.AsyncClient]):
-    """The async twin of `ImageClient`.
+    """Generate images through OpenRouter (or any server that speaks its API).
 
     ```python
-    async with AsyncImageClient() as client:
+    async with AsyncImageClient() as client:  # OPENROUTER_API_KEY from the environment
         response = await client.generate("a lighthouse at dusk", model="openai/gpt-5-image")
+        response.save_images("out/")
     ```
+
+    `http_client` lets you bring your own httpx client (proxies, transports,
+    event hooks); the client then leaves closing it to you.
     """
 
     def _new_http_client(self) -> httpx.AsyncClient:
@@ -65,83 +64,70 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
     ) -> None:
         await self.close()
 
-    # -- requests ------------------------------------------------------------
+    # -- sending: every request goes through here ------------------------------
 
     async def _send(
         self,
         request: httpx.Request,
-        handle: Callable[[httpx.Response], Awaitable[_T]],
+        handle: Callable[[httpx.Response], _T],
         *,
         stream: bool = False,
+        generation: bool = True,
     ) -> _T:
-        """Send with retries; `handle` turns a 2xx answer into the result (and may raise)."""
-        started, retries = time.monotonic(), 0
+        """Send `request`, attempting again where the retry policy says so.
+
+        `handle` turns a 2xx answer into the result (and may raise); with
+        `stream=True` the body is left unread for it.
+        """
+        attempts = self.retry.attempts(generation=generation)
         while True:
             try:
                 return await self._attempt(request, handle, stream)
             except APIError as error:
-                delay = self.retry.delay(error, retries, started)
+                delay = attempts.after(error)
                 if delay is None:
                     raise
-            retries += 1
             await asyncio.sleep(delay)
 
     async def _attempt(
-        self,
-        request: httpx.Request,
-        handle: Callable[[httpx.Response], Awaitable[_T]],
-        stream: bool,
+        self, request: httpx.Request, handle: Callable[[httpx.Response], _T], stream: bool
     ) -> _T:
         try:
-            response = await self._http.send(request, stream=stream)
+            answer = await self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise error_from_transport(exc, str(request.url)) from exc
         try:
-            if response.status_code >= 400:
-                await response.aread()
-                raise error_from_response(response)
-            return await handle(response)
+            if answer.status_code >= 400 or not stream:
+                await answer.aread()
+            if answer.status_code >= 400:
+                raise error_from_response(answer)
+            return handle(answer)
         except httpx.TransportError as exc:
-            await response.aclose()
-            raise error_from_transport(exc, str(request.url)) from exc
+            await answer.aclose()
+            generation_id = answer.headers.get("x-generation-id")
+            raise error_from_transport(exc, str(request.url), generation_id=generation_id) from exc
         except BaseException:
-            await response.aclose()
+            await answer.aclose()
             raise
 
-    async def _post(self, endpoint: Endpoint, body: dict[str, Any]) -> Response:
-        async def parse(response: httpx.Response) -> Response:
-            return self._parse(endpoint, response)
-
-        return await self._send(self._request(endpoint, body), parse)
+    # -- generation --------------------------------------------------------------
 
     async def generate(
         self,
         prompt: str,
         *,
         model: str,
-        size: str | None = None,
-        aspect_ratio: str | None = None,
-        output_format: str | None = None,
-        quality: str | None = None,
-        background: str | None = None,
-        n: int | None = None,
-        image_config: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
         endpoint: Endpoint = "responses",
+        **options: Unpack[GenerationOptions],
     ) -> Response:
-        """See `ImageClient.generate`."""
-        body = request_body(
-            endpoint, prompt, model=model, size=size, aspect_ratio=aspect_ratio,
-            output_format=output_format, quality=quality, background=background, n=n,
-            image_config=image_config, extra_body=extra_body,
-        )  # fmt: skip
-        return await self._post(endpoint, body)
+        """Generate images from `prompt`; returns the whole `Response`.
 
-    async def generate_chat(
-        self, prompt: str, *, model: str, images: Sequence[ImageInput] = (), **options: Any
-    ) -> Response:
-        """See `ImageClient.generate_chat`."""
-        return await self._post("chat", chat_body(prompt, model=model, images=images, **options))
+        `endpoint` is the route: "responses" (the Responses API), "chat" (chat
+        completions) or "images" (the Image API); every route's images come
+        back as the same `OutputImageGenerationCall`s. See
+        `GenerationOptions` for the options.
+        """
+        return await self._generate(prompt, model, endpoint, options)
 
     async def edit(
         self,
@@ -150,62 +136,110 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         *,
         model: str,
         images: Sequence[ImageInput] = (),
+        endpoint: Endpoint = "responses",
         use_previous_response_id: bool = False,
-        **options: Any,
+        **options: Unpack[GenerationOptions],
     ) -> Response:
-        """See `ImageClient.edit`."""
-        body = edit_body(
-            previous, prompt, model=model, images=images,
-            use_previous_response_id=use_previous_response_id, **options,
+        """Refine an earlier image (a `Response`, an image call, or a response id),
+        and/or edit input `images` (paths, bytes or URLs), following `prompt`."""
+        return await self._generate(
+            prompt, model, endpoint, options,
+            previous=previous, images=images, use_previous_response_id=use_previous_response_id,
         )  # fmt: skip
-        return await self._post("responses", body)
+
+    async def _generate(
+        self,
+        prompt: str,
+        model: str,
+        endpoint: Endpoint,
+        options: GenerationOptions,
+        **edit: Any,
+    ) -> Response:
+        route = self._route(endpoint)
+        body = generation_body(route, prompt, model=model, options=options, **edit)
+        request = self._post_request(route, body)
+        return await self._send(request, lambda answer: self._parse(route, answer))
 
     def stream(
         self,
         prompt: str,
         *,
         model: str,
-        partial_images: int = 2,
         endpoint: Endpoint = "responses",
+        partial_images: int = 2,
+        previous: Previous | None = None,
+        images: Sequence[ImageInput] = (),
         replay_on_failure: bool = False,
-        **options: Any,
+        **options: Unpack[GenerationOptions],
     ) -> AsyncImageStream:
-        """See `ImageClient.stream`; use with `async with` and iterate with `async for`."""
-        body = request_body(
-            endpoint, prompt, model=model, stream=True, partial_images=partial_images, **options
-        )
-        return AsyncImageStream(self, endpoint, body, replay_on_failure)
+        """Stream a generation (or, with `previous` or `images`, an edit).
 
-    # -- images ----------------------------------------------------------------
+        ```python
+        async with client.stream("a fox", model=m) as stream:
+            async for update in stream:
+                if update.partial_image:
+                    update.partial_image.image().save("preview.png", overwrite=True)
+            response = await stream.final_response()
+        ```
 
-    async def image(self, call: OutputImageGenerationCall, **options: Any) -> GeneratedImage:
-        """`call.image(fetch=True)`, downloading through this client's transport and timeouts."""
+        Nothing is sent until the stream is iterated (or `final_response()`
+        is awaited). A stream that breaks raises `StreamError` with
+        everything received; `replay_on_failure=True` starts the request
+        again instead, which may bill the generation twice.
+        """
+        route = self._route(endpoint)
+        body = generation_body(
+            route, prompt, model=model, options=options, stream=True,
+            partial_images=partial_images, previous=previous, images=images,
+        )  # fmt: skip
+        return AsyncImageStream(self, route, body, replay_on_failure)
+
+    def _route(self, endpoint: Endpoint) -> Route:
+        return "responses" if endpoint == "auto" else endpoint
+
+    # -- images --------------------------------------------------------------------
+
+    async def image(
+        self, call: OutputImageGenerationCall, **options: Unpack[DownloadOptions]
+    ) -> GeneratedImage:
+        """The image of `call`, downloading a URL result through this client's transport."""
         from openrouter_imagegen.images import aimage_from_call
 
-        return await aimage_from_call(call, **self._fetch_options(options))
+        return await aimage_from_call(call, **{**self._download_options(), **options})
 
-    async def images(self, response: Response, **options: Any) -> list[GeneratedImage]:
-        """`response.images(fetch=True)` through this client's transport and timeouts."""
+    async def images(
+        self, response: Response, *, strict: bool = False, **options: Unpack[DownloadOptions]
+    ) -> list[GeneratedImage]:
+        """Every image of `response`, downloading URL results through this client."""
         from openrouter_imagegen.images import aimages_from_calls
 
-        calls = response.image_outputs
-        return await aimages_from_calls(calls, **self._fetch_options(options))
+        return await aimages_from_calls(
+            response.image_outputs, strict=strict, **{**self._download_options(), **options}
+        )
 
     async def save_images(
-        self, response: Response, directory: str | Path, **options: Any
+        self,
+        response: Response,
+        destination: str | Path,
+        *,
+        strict: bool = False,
+        overwrite: bool = False,
+        **options: Unpack[DownloadOptions],
     ) -> list[Path]:
-        """Save every image of `response` into `directory`, downloading remote ones."""
-        overwrite = options.pop("overwrite", False)
-        images = await self.images(response, **options)
-        return [image.save(directory, overwrite=overwrite) for image in images]
+        """Save every image of `response` to `destination` (a directory, created when
+        missing, or a file name: see `images.save_all`), downloading URL results."""
+        images = await self.images(response, strict=strict, **options)
+        return save_all(images, destination, overwrite=overwrite)
 
 
 class AsyncImageStream(BaseStream[AsyncImageClient]):
-    """A streamed generation: an async context manager to iterate with `async for`.
-
-    Nothing is sent until iteration starts; leaving the `async with` block
-    closes the connection.
+    """A streamed generation: iterate it for `StreamUpdate`s, then ask for the
+    final response. One stream is one request: iterating again, or asking
+    for `final_response()` after a `break`, goes on reading the same answer.
+    Leaving the `with` block closes the connection.
     """
+
+    _updates: AsyncGenerator[StreamUpdate, None] | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -218,53 +252,66 @@ class AsyncImageStream(BaseStream[AsyncImageClient]):
     ) -> None:
         await self.close()
 
+    def __aiter__(self) -> AsyncIterator[StreamUpdate]:
+        if self._updates is None:
+            self._updates = self._run()
+        return self._updates
+
     async def final_response(self) -> Response:
-        """The final response, consuming what is left of the stream."""
-        if self._final is None:
+        """The final response, reading what is left of the answer (never a new request).
+
+        After the stream was closed early it raises the `StreamError` that
+        says so, with everything received.
+        """
+        if not self._closed:
             async for _ in self:
                 pass
-        assert self._final is not None
-        return self._final
+        return self._outcome()
 
-    async def __aiter__(self) -> AsyncIterator[StreamUpdate]:
-        if self._final is not None:
-            return
+    async def _run(self) -> AsyncGenerator[StreamUpdate, None]:
         replays = 0
-        while True:
-            core = await self._open()
-            assert self._response is not None
+        while not self._closed:
+            pipeline = await self._open()
             try:
-                async for chunk in self._response.aiter_bytes():
-                    for update in core.feed(chunk):
+                async for chunk in self._answer_bytes():
+                    for update in pipeline.feed(chunk):
                         yield update
-                    if core.done:
+                    if pipeline.done:
                         break
-                for update in core.end():
+                for update in pipeline.end():
                     yield update
-                if core.cut_short and self._may_replay(replays):
-                    replays += 1  # the caller opted in: start the generation again
-                    continue
-                self._final = core.finish()
-                return
             except httpx.TransportError as exc:
-                error = core.broken(error_from_transport(exc, self._client.base_url))
-                if not self._may_replay(replays):
-                    raise error from exc
-                replays += 1
+                error = error_from_transport(exc, self._client.base_url)
+                if not self._may_replay(pipeline, replays):
+                    raise self._failed(pipeline.broken(error.message)) from exc
+            except StreamError as exc:
+                raise self._failed(exc) from exc.__cause__
             finally:
-                await self.close()
+                await self._close_answer()
+            if pipeline.finished or not self._may_replay(pipeline, replays):
+                try:
+                    self._final = pipeline.finish()
+                except StreamError as exc:
+                    raise self._failed(exc) from None
+                return
+            replays += 1  # the caller opted in: start the generation again
 
-    async def _open(self) -> StreamCore:
-        client = self._client
+    async def _open(self) -> ResponseStream:
+        request = self._client._post_request(self._route, self._body)
+        answer = await self._client._send(request, lambda answer: answer, stream=True)
+        return self._new_pipeline(answer)
 
-        async def opened(response: httpx.Response) -> httpx.Response:
-            return response
+    def _answer_bytes(self) -> AsyncIterator[bytes]:
+        assert self._answer is not None
+        return self._answer.aiter_bytes()
 
-        request = client._request(self._endpoint, self._body)
-        self._response = await client._send(request, opened, stream=True)
-        self._core = StreamCore(self._endpoint, self._response.headers.get("x-generation-id"))
-        return self._core
+    async def _close_answer(self) -> None:
+        if self._answer is not None:
+            await self._answer.aclose()
 
     async def close(self) -> None:
-        if self._response is not None:
-            await self._response.aclose()
+        """Close the connection; the stream keeps what it received."""
+        self._closed = True
+        if self._updates is not None:
+            await self._updates.aclose()
+        await self._close_answer()

@@ -1,140 +1,36 @@
 """What the sync and async clients share: configuration, requests, parsing,
-error mapping, and the sans-I/O core of a stream. The two clients add only
-the I/O: sending, sleeping between retries, reading the body."""
+and the state of a stream. The clients themselves (`_async.py`, and `_sync.py`
+generated from it) add only the I/O: sending, sleeping between attempts,
+reading bodies."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
 
 import httpx
 import msgspec
 
 from openrouter_imagegen._exceptions import (
     APIConnectionError,
-    APIError,
     StreamError,
     ValidationError,
 )
-from openrouter_imagegen.client._chat import ChatChunkTranslator, response_from_chat
 from openrouter_imagegen.client._retry import RetryPolicy, error_from_body
 from openrouter_imagegen.models._base import decode_json
-from openrouter_imagegen.models.events import Event, ImageGenCallPartialImageEvent
+from openrouter_imagegen.models.events import ImageGenCallPartialImageEvent
 from openrouter_imagegen.models.operations import Response
-from openrouter_imagegen.stream import EventDecoder, ResponseAccumulator
+from openrouter_imagegen.models.routes import ROUTE_PATHS, Route, error_of_body, response_from_body
+from openrouter_imagegen.stream import ResponseStream
 
-__all__ = ["DEFAULT_BASE_URL", "BaseClient", "BaseStream", "Endpoint", "StreamCore", "StreamUpdate"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "BaseClient", "BaseStream"]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
-DEFAULT_TIMEOUT = httpx.Timeout(180.0, connect=10.0)
-Endpoint = Literal["responses", "chat"]
+# Slow models take minutes at high quality: reading may wait long; connecting may not.
+DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 _Client = TypeVar("_Client", bound="BaseClient[Any]")
-_PATHS: dict[str, str] = {"responses": "/responses", "chat": "/chat/completions"}
-
-
-@dataclass(frozen=True, slots=True)
-class StreamUpdate:
-    """One step of a stream: the event, and the response snapshot after it.
-
-    `partial_image` is the event itself when it carried a partial image, so
-    `update.partial_image.image()` decodes the preview.
-    """
-
-    event: Event
-    response: Response
-
-    @property
-    def partial_image(self) -> ImageGenCallPartialImageEvent | None:
-        return self.event if isinstance(self.event, ImageGenCallPartialImageEvent) else None
-
-
-class StreamCore:
-    """Sans-I/O: the bytes of one streamed request in, `StreamUpdate`s out."""
-
-    def __init__(self, endpoint: Endpoint, generation_id: str | None) -> None:
-        self.decoder = EventDecoder(ChatChunkTranslator() if endpoint == "chat" else None)
-        self.accumulator = ResponseAccumulator()
-        self.generation_id = generation_id
-
-    def feed(self, chunk: bytes) -> list[StreamUpdate]:
-        return self._apply(self.decoder.feed, chunk)
-
-    def end(self) -> list[StreamUpdate]:
-        return self._apply(lambda _: self.decoder.end(), b"")
-
-    @property
-    def done(self) -> bool:
-        return self.decoder.done
-
-    @property
-    def cut_short(self) -> bool:
-        """True when the bytes ended before the stream's final event."""
-        return not self.accumulator.finished
-
-    def _apply(self, decode: Callable[[bytes], list[Event]], chunk: bytes) -> list[StreamUpdate]:
-        try:
-            return [StreamUpdate(event, self.accumulator.feed(event)) for event in decode(chunk)]
-        except StreamError as exc:
-            raise self._complete(exc) from exc.__cause__
-
-    def finish(self) -> Response:
-        try:
-            return self.accumulator.finish()
-        except StreamError as exc:
-            raise self._complete(exc) from None
-
-    def broken(self, cause: APIError) -> StreamError:
-        """The error for a connection that failed mid-stream, with all received so far."""
-        error = self.accumulator.error(
-            f"the stream broke after {self.decoder.count} event(s): {cause.message}",
-            status_code=cause.status_code,
-        )
-        return self._complete(error)
-
-    def _complete(self, exc: StreamError) -> StreamError:
-        if exc.response is None:
-            exc.response = self.accumulator.response
-        if not exc.partial_images:
-            exc.partial_images = list(self.accumulator.partial_images)
-        if exc.generation_id is None:
-            exc.generation_id = self.generation_id
-        return exc
-
-
-class BaseStream(Generic[_Client]):
-    """What `ImageStream` and `AsyncImageStream` share: the request and what arrived."""
-
-    def __init__(
-        self, client: _Client, endpoint: Endpoint, body: dict[str, Any], replay: bool
-    ) -> None:
-        self._client = client
-        self._endpoint = endpoint
-        self._body = body
-        self._replay = replay
-        self._response: httpx.Response | None = None
-        self._core: StreamCore | None = None
-        self._final: Response | None = None
-
-    @property
-    def snapshot(self) -> Response | None:
-        """The response built so far."""
-        return self._core.accumulator.response if self._core else None
-
-    @property
-    def generation_id(self) -> str | None:
-        """The `X-Generation-Id` of the request, once it was answered."""
-        return self._core.generation_id if self._core else None
-
-    @property
-    def partial_images(self) -> list[ImageGenCallPartialImageEvent]:
-        """Every partial image received so far, in order."""
-        return list(self._core.accumulator.partial_images) if self._core else []
-
-    def _may_replay(self, replays: int) -> bool:
-        return self._replay and replays < self._client.max_retries
 
 
 class BaseClient(Generic[_Http]):
@@ -153,6 +49,7 @@ class BaseClient(Generic[_Http]):
         max_retries: int = 2,
         retry_deadline: float = 600.0,
         retry_backoff: float = 0.5,
+        retry_unsafe: bool = False,
         default_headers: Mapping[str, str] | None = None,
         http_client: _Http | None = None,
     ) -> None:
@@ -161,8 +58,10 @@ class BaseClient(Generic[_Http]):
         - `api_key`: `OPENROUTER_API_KEY`; sent as a Bearer token, never shown.
         - `base_url`: `OPENROUTER_BASE_URL`, else `https://openrouter.ai/api/v1`.
         - `app_url`, `app_name`: OpenRouter's attribution headers (`HTTP-Referer`, `X-Title`).
-        - `timeout`: seconds (or an `httpx.Timeout`); 180 s to read, 10 s to connect.
-        - `max_retries`, `retry_deadline`, `retry_backoff`: see `RetryPolicy`.
+        - `timeout`: seconds (or an `httpx.Timeout`); 300 s to read, 10 s to connect.
+        - `max_retries`, `retry_deadline`, `retry_backoff`, `retry_unsafe`: see
+          `RetryPolicy`. A generation is retried only where the server surely
+          did not start it, unless `retry_unsafe=True` (which may pay twice).
         - `http_client`: your own httpx client (proxies, transports, hooks); you close it.
         """
         self._owns_http = http_client is None
@@ -178,7 +77,9 @@ class BaseClient(Generic[_Http]):
             if isinstance(timeout, httpx.Timeout)
             else httpx.Timeout(timeout)
         )
-        self.retry = RetryPolicy(max_retries, backoff=retry_backoff, deadline=retry_deadline)
+        self.retry = RetryPolicy(
+            max_retries, backoff=retry_backoff, deadline=retry_deadline, retry_unsafe=retry_unsafe
+        )
         headers = {"Content-Type": "application/json"}
         if app_url:
             headers["HTTP-Referer"] = app_url
@@ -199,51 +100,117 @@ class BaseClient(Generic[_Http]):
         key = "set" if self._api_key else "none"
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
 
-    def _fetch_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """Options for the images layer's downloads: this client's transport and read timeout."""
-        read = self.timeout.read
-        return {"fetch": True, "http_client": self._http, "timeout": read or 30.0, **options}
+    def _download_options(self) -> dict[str, Any]:
+        """The images layer's downloads go through this client's transport and read timeout."""
+        return {"fetch": True, "http_client": self._http, "timeout": self.timeout.read or 30.0}
 
-    def _request(self, endpoint: Endpoint, body: dict[str, Any]) -> httpx.Request:
+    def _headers_for(self, *, stream: bool = False) -> dict[str, str]:
         headers = dict(self._headers)
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        if body.get("stream"):
+        if stream:
             headers["Accept"] = "text/event-stream"
+        return headers
+
+    def _post_request(self, route: Route, body: dict[str, Any]) -> httpx.Request:
         return self._http.build_request(
             "POST",
-            self.base_url + _PATHS[endpoint],
+            self.base_url + ROUTE_PATHS[route],
             content=msgspec.json.encode(body),
-            headers=headers,
+            headers=self._headers_for(stream=bool(body.get("stream"))),
             timeout=self.timeout,
         )
 
     @staticmethod
-    def _parse(endpoint: Endpoint, response: httpx.Response) -> Response:
+    def _parse(route: Route, response: httpx.Response) -> Response:
         """The body of a 2xx answer as a `Response`; an error carried in it raises."""
         content = response.content
         generation_id = response.headers.get("x-generation-id")
         try:
             body = decode_json(content)
         except ValidationError as exc:
-            if exc.offset == len(content):  # cut short: a transport failure, worth a retry
+            if exc.offset == len(content):  # cut short: the transport failed, not the server
                 raise APIConnectionError(
                     f"the response body ended early, after {len(content):,} bytes",
                     generation_id=generation_id,
                 ) from exc
             raise
-        if (
-            isinstance(body, dict)
-            and "error" in body
-            and "output" not in body
-            and "choices" not in body
-        ):
+        if error_of_body(body) is not None:
             raise error_from_body(
                 body,
                 status_code=None,
                 generation_id=generation_id,
                 fallback="the server answered with an error",
             )
-        if endpoint == "chat":
-            return response_from_chat(body)
-        return Response.from_dict(body)
+        return response_from_body(route, body, generation_id=generation_id)
+
+
+class BaseStream(Generic[_Client]):
+    """What `ImageStream` and `AsyncImageStream` share: the request and what arrived.
+
+    One stream object is one request: iterating it twice, or asking for
+    `final_response()` after a `break`, goes on reading the same answer.
+    """
+
+    def __init__(
+        self, client: _Client, route: Route, body: dict[str, Any], replay_on_failure: bool
+    ) -> None:
+        self._client = client
+        self._route: Route = route
+        self._body = body
+        self._replay_on_failure = replay_on_failure
+        self._answer: httpx.Response | None = None
+        self._pipeline: ResponseStream | None = None
+        self._final: Response | None = None
+        self._error: StreamError | None = None
+        self._closed = False
+
+    @property
+    def route(self) -> Route:
+        """The API this stream's request went to."""
+        return self._route
+
+    @property
+    def snapshot(self) -> Response | None:
+        """The response built so far."""
+        return self._pipeline.snapshot if self._pipeline else None
+
+    @property
+    def generation_id(self) -> str | None:
+        """The `X-Generation-Id` of the request, once it was answered."""
+        return self._pipeline.generation_id if self._pipeline else None
+
+    @property
+    def partial_images(self) -> list[ImageGenCallPartialImageEvent]:
+        """Every partial image received so far, in order."""
+        return list(self._pipeline.partial_images) if self._pipeline else []
+
+    def _new_pipeline(self, answer: httpx.Response) -> ResponseStream:
+        self._answer = answer
+        self._pipeline = ResponseStream(
+            self._route,
+            generation_id=answer.headers.get("x-generation-id"),
+            content_type=answer.headers.get("content-type"),
+        )
+        return self._pipeline
+
+    def _may_replay(self, pipeline: ResponseStream, replays: int) -> bool:
+        return (
+            self._replay_on_failure and pipeline.replayable and replays < self._client.max_retries
+        )
+
+    def _failed(self, error: StreamError) -> StreamError:
+        self._error = error
+        return error
+
+    def _outcome(self) -> Response:
+        """The final response, or the error that ended the stream."""
+        if self._final is not None:
+            return self._final
+        if self._error is not None:
+            raise self._error
+        pipeline = self._pipeline
+        message = "the stream was closed before it finished"
+        if pipeline is None:
+            raise StreamError(message)
+        raise self._failed(pipeline.broken("it was closed before its final event"))

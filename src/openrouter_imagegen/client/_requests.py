@@ -1,7 +1,8 @@
-"""Request bodies for `POST /responses` and `POST /chat/completions`.
+"""Request bodies for the three image routes, generation and edit alike.
 
 Pure functions: they never mutate what the caller passed (dicts are copied
-before anything is merged into them).
+before anything is merged into them). Every route takes the same
+`GenerationOptions`; each sends them where its API expects them.
 """
 
 from __future__ import annotations
@@ -12,28 +13,42 @@ from pathlib import Path
 from typing import Any
 
 from openrouter_imagegen._exceptions import ValidationError
+from openrouter_imagegen.client._options import (
+    GenerationOptions,
+    ImageInput,
+    check_options,
+)
 from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
+from openrouter_imagegen.models.routes import Route
 
 __all__ = [
-    "ImageInput",
+    "MAX_REFERENCES",
     "Previous",
-    "chat_body",
-    "edit_body",
-    "generate_body",
+    "generation_body",
     "input_image_url",
-    "request_body",
     "uses_image_tool",
 ]
 
-# An input image: a path, raw bytes, or a URL (https:, http:, or data:).
-ImageInput = str | Path | bytes
 Previous = Response | OutputImageGenerationCall | str
+MAX_REFERENCES = 16  # the Image API's limit on input_references
 
-_TOOL_FIELDS = ("size", "quality", "background", "output_format")
+_TOOL_FIELDS = ("size", "quality", "background", "output_format", "output_compression")
+_CONFIG_FIELDS = ("size", "aspect_ratio", "n", "quality", "background", "output_format")
+_IMAGES_FIELDS = (
+    "size",
+    "aspect_ratio",
+    "resolution",
+    "output_format",
+    "quality",
+    "background",
+    "output_compression",
+    "n",
+    "seed",
+)
 
 
 def uses_image_tool(model: str) -> bool:
-    """Whether `model` generates images through the `image_generation` tool.
+    """Whether `model` generates images through the Responses API's `image_generation` tool.
 
     OpenAI's image models do (as on OpenAI's own Responses API); the others
     take `modalities` and `image_config`.
@@ -41,87 +56,7 @@ def uses_image_tool(model: str) -> bool:
     return model.startswith("openai/")
 
 
-def _image_config(
-    size: str | None,
-    aspect_ratio: str | None,
-    n: int | None,
-    image_config: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    config = dict(image_config or {})
-    if size is not None:
-        config.setdefault("size", size)
-    if aspect_ratio is not None:
-        config.setdefault("aspect_ratio", aspect_ratio)
-    if n is not None:
-        if n < 1:
-            raise ValidationError(
-                f"n must be at least 1, got {n}", path="n", value=n, expected=">= 1"
-            )
-        config.setdefault("n", n)
-    return config
-
-
-def _add_style(
-    config: dict[str, Any], quality: str | None, background: str | None, output_format: str | None
-) -> None:
-    for name, value in (
-        ("quality", quality),
-        ("background", background),
-        ("output_format", output_format),
-    ):
-        if value is not None:
-            config.setdefault(name, value)
-
-
-def generate_body(
-    prompt: str | list[Any],
-    *,
-    model: str,
-    size: str | None = None,
-    aspect_ratio: str | None = None,
-    output_format: str | None = None,
-    quality: str | None = None,
-    background: str | None = None,
-    n: int | None = None,
-    image_config: Mapping[str, Any] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
-    stream: bool = False,
-    partial_images: int | None = None,
-    use_image_tool: bool | None = None,
-) -> dict[str, Any]:
-    """The JSON body of a `POST /responses` image generation request."""
-    body: dict[str, Any] = {
-        "model": model,
-        "input": copy.deepcopy(prompt) if isinstance(prompt, list) else prompt,
-        "modalities": ["image", "text"],
-    }
-    config = _image_config(size, aspect_ratio, n, image_config)
-    if use_image_tool if use_image_tool is not None else uses_image_tool(model):
-        tool: dict[str, Any] = {"type": "image_generation"}
-        for name, value in zip(
-            _TOOL_FIELDS, (size, quality, background, output_format), strict=True
-        ):
-            if value is not None:
-                tool[name] = value
-        if stream:
-            # The API refuses a streamed image_generation tool without 1 to 3 previews.
-            tool["partial_images"] = min(max(partial_images or 1, 1), 3)
-        elif partial_images:
-            tool["partial_images"] = partial_images
-        body["tools"] = [tool]
-        config.pop("size", None)
-    else:
-        _add_style(config, quality, background, output_format)
-    if config:
-        body["image_config"] = config
-    if stream:
-        body["stream"] = True
-    if extra_body:
-        body.update(copy.deepcopy(dict(extra_body)))
-    return body
-
-
-def input_image_url(image: ImageInput) -> str:
+def input_image_url(image: ImageInput, *, field: str = "images") -> str:
     """An input image as a URL: URLs pass through, paths and bytes become data URLs."""
     from openrouter_imagegen.images import decode_result
 
@@ -136,7 +71,7 @@ def input_image_url(image: ImageInput) -> str:
         except OSError as exc:
             raise ValidationError(
                 f"input image {str(path)!r} cannot be read: {exc.strerror or exc}",
-                path="images",
+                path=field,
                 value=str(path),
                 expected="a readable image file, bytes, or a URL",
             ) from exc
@@ -146,96 +81,198 @@ def input_image_url(image: ImageInput) -> str:
     return decode_result(encoded).data_url()
 
 
-def _previous_input(previous: Previous) -> tuple[list[Any], str | None]:
-    """Input items carrying an earlier result forward, or a response id to continue from."""
-    if isinstance(previous, str):
-        return [], previous
+def _given(options: GenerationOptions) -> dict[str, Any]:
+    """The options that were given a value (None means not given)."""
+    check_options(options)
+    given = {name: value for name, value in options.items() if value is not None}
+    n = given.get("n")
+    if n is not None and not (isinstance(n, int) and 1 <= n <= 10):
+        raise ValidationError(
+            f"n must be an integer from 1 to 10, got {n!r}", path="n", value=n, expected="1 to 10"
+        )
+    return given
+
+
+def _previous_calls(previous: Previous | None) -> list[OutputImageGenerationCall]:
+    if previous is None or isinstance(previous, str):
+        return []
     calls = previous.image_generation_calls if isinstance(previous, Response) else [previous]
-    return [call.to_dict() for call in calls if call.result], None
+    return [call for call in calls if call.result]
 
 
-def edit_body(
-    previous: Previous | None,
-    prompt: str,
-    *,
-    model: str,
-    images: Sequence[ImageInput] = (),
-    use_previous_response_id: bool = False,
-    **options: Any,
-) -> dict[str, Any]:
-    """A `POST /responses` body that refines an earlier image, or edits input images.
-
-    The earlier `image_generation_call` items are sent back as input items
-    (OpenRouter's Responses API is stateless); with
-    `use_previous_response_id=True`, or when `previous` is a response id
-    string, `previous_response_id` is sent instead.
-    """
-    items: list[Any] = []
-    previous_id: str | None = None
-    if previous is not None:
-        if use_previous_response_id and isinstance(previous, Response):
-            previous_id = previous.id
-        else:
-            items, previous_id = _previous_input(previous)
-    content: list[dict[str, Any]] = [{"type": "input_text", "text": prompt}]
-    content += [
-        {"type": "input_image", "image_url": input_image_url(image), "detail": "auto"}
-        for image in images
-    ]
-    items.append({"type": "message", "role": "user", "content": content})
-    body = generate_body(items, model=model, **options)
-    if previous_id is not None:
-        body["previous_response_id"] = previous_id
-    return body
+def _input_urls(options: dict[str, Any], images: Sequence[ImageInput]) -> list[str]:
+    """Reference and input images as URLs: `input_references` first, then `images`."""
+    references = list(options.pop("input_references", None) or ()) + list(images)
+    if len(references) > MAX_REFERENCES:
+        raise ValidationError(
+            f"at most {MAX_REFERENCES} reference images can be sent, got {len(references)}",
+            path="input_references",
+            value=len(references),
+            expected=f"at most {MAX_REFERENCES}",
+        )
+    return [input_image_url(image, field="input_references") for image in references]
 
 
-def chat_body(
-    prompt: str,
-    *,
-    model: str,
-    images: Sequence[ImageInput] = (),
-    size: str | None = None,
-    aspect_ratio: str | None = None,
-    output_format: str | None = None,
-    quality: str | None = None,
-    background: str | None = None,
-    n: int | None = None,
-    image_config: Mapping[str, Any] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
-    stream: bool = False,
-) -> dict[str, Any]:
-    """The JSON body of a `POST /chat/completions` request for images."""
-    if images:
-        content: str | list[dict[str, Any]] = [{"type": "text", "text": prompt}] + [
-            {"type": "image_url", "image_url": {"url": input_image_url(image)}} for image in images
-        ]
-    else:
-        content = prompt
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": [{"role": "user", "content": content}],
-        "modalities": ["image", "text"],
-    }
-    config = _image_config(size, aspect_ratio, n, image_config)
-    _add_style(config, quality, background, output_format)
-    if config:
-        body["image_config"] = config
-    if stream:
-        body["stream"] = True
+def _merge_extra(body: dict[str, Any], extra_body: Mapping[str, Any] | None) -> dict[str, Any]:
     if extra_body:
         body.update(copy.deepcopy(dict(extra_body)))
     return body
 
 
-def request_body(
-    endpoint: str,
+def _image_config(options: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    config = dict(options.pop("image_config", None) or {})
+    for name in fields:
+        if name in options:
+            config.setdefault(name, options[name])
+    if "resolution" in options:
+        config.setdefault("image_size", options["resolution"])
+    return config
+
+
+def generation_body(
+    route: Route,
     prompt: str,
     *,
+    model: str,
+    options: GenerationOptions,
     stream: bool = False,
     partial_images: int | None = None,
-    **options: Any,
+    previous: Previous | None = None,
+    images: Sequence[ImageInput] = (),
+    modalities: Sequence[str] = ("image", "text"),
+    use_previous_response_id: bool = False,
+    use_image_tool: bool | None = None,
 ) -> dict[str, Any]:
-    """The body of a generation request for `endpoint` ("responses" or "chat")."""
-    if endpoint == "chat":
-        return chat_body(prompt, stream=stream, **options)
-    return generate_body(prompt, stream=stream, partial_images=partial_images, **options)
+    """The JSON body of a generation (or, with `previous` or `images`, an edit) on `route`.
+
+    `previous` is an earlier result to refine (a `Response`, an image call, or
+    a response id on the Responses API); `images` are input images to edit.
+    `modalities` is what a chat model is asked to output.
+    """
+    given = _given(options)
+    if route == "images":
+        return _images_body(prompt, model, given, stream, previous, images)
+    if route == "chat":
+        return _chat_body(prompt, model, given, stream, previous, images, modalities)
+    return _responses_body(
+        prompt, model, given, stream, partial_images, previous, images,
+        use_previous_response_id, use_image_tool,
+    )  # fmt: skip
+
+
+def _images_body(
+    prompt: str,
+    model: str,
+    given: dict[str, Any],
+    stream: bool,
+    previous: Previous | None,
+    images: Sequence[ImageInput],
+) -> dict[str, Any]:
+    # The Image API is stateless: earlier images go back as references.
+    earlier = [call.result for call in _previous_calls(previous) if call.result]
+    urls = [_as_url(result) for result in earlier] + _input_urls(given, images)
+    body: dict[str, Any] = {"model": model, "prompt": prompt}
+    for name in _IMAGES_FIELDS:
+        if name in given:
+            body[name] = given[name]
+    if urls:
+        body["input_references"] = [{"type": "image_url", "image_url": {"url": u}} for u in urls]
+    if "provider" in given:
+        body["provider"] = copy.deepcopy(dict(given["provider"]))
+    if given.get("image_config"):
+        body.update(copy.deepcopy(dict(given["image_config"])))
+    if stream:
+        body["stream"] = True
+    return _merge_extra(body, given.get("extra_body"))
+
+
+def _as_url(result: str) -> str:
+    """A result as a URL an API accepts as an input image (bare base64 becomes a data URL)."""
+    if result.startswith(("https://", "http://", "data:")):
+        return result
+    from openrouter_imagegen.images import decode_result
+
+    return decode_result(result).data_url()
+
+
+def _chat_body(
+    prompt: str,
+    model: str,
+    given: dict[str, Any],
+    stream: bool,
+    previous: Previous | None,
+    images: Sequence[ImageInput],
+    modalities: Sequence[str],
+) -> dict[str, Any]:
+    earlier = [call.result for call in _previous_calls(previous) if call.result]
+    urls = [_as_url(result) for result in earlier] + _input_urls(given, images)
+    content: str | list[dict[str, Any]] = prompt
+    if urls:
+        content = [{"type": "text", "text": prompt}] + [
+            {"type": "image_url", "image_url": {"url": url}} for url in urls
+        ]
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": "user", "content": content}],
+        "modalities": list(modalities),
+    }
+    config = _image_config(given, _CONFIG_FIELDS)
+    if config:
+        body["image_config"] = config
+    if "seed" in given:
+        body["seed"] = given["seed"]
+    if "provider" in given:
+        body["provider"] = copy.deepcopy(dict(given["provider"]))
+    if stream:
+        body["stream"] = True
+    return _merge_extra(body, given.get("extra_body"))
+
+
+def _responses_body(
+    prompt: str,
+    model: str,
+    given: dict[str, Any],
+    stream: bool,
+    partial_images: int | None,
+    previous: Previous | None,
+    images: Sequence[ImageInput],
+    use_previous_response_id: bool,
+    use_image_tool: bool | None,
+) -> dict[str, Any]:
+    previous_id: str | None = None
+    if isinstance(previous, str):
+        previous_id = previous
+    elif use_previous_response_id and isinstance(previous, Response):
+        previous_id = previous.id
+    urls = _input_urls(given, images)
+    items: str | list[Any] = prompt
+    if previous is not None or urls:
+        # OpenRouter's Responses API is stateless: earlier calls go back as input items.
+        earlier = [] if previous_id else [c.to_dict() for c in _previous_calls(previous)]
+        content: list[dict[str, Any]] = [{"type": "input_text", "text": prompt}]
+        content += [{"type": "input_image", "image_url": url, "detail": "auto"} for url in urls]
+        items = [*earlier, {"type": "message", "role": "user", "content": content}]
+    body: dict[str, Any] = {"model": model, "input": items, "modalities": ["image", "text"]}
+    tool_fields = {name: given[name] for name in _TOOL_FIELDS if name in given}
+    if use_image_tool if use_image_tool is not None else uses_image_tool(model):
+        tool: dict[str, Any] = {"type": "image_generation", **tool_fields}
+        if stream:
+            # The API refuses a streamed image_generation tool without 1 to 3 previews.
+            tool["partial_images"] = min(max(partial_images or 1, 1), 3)
+        elif partial_images:
+            tool["partial_images"] = partial_images
+        body["tools"] = [tool]
+        config = _image_config(given, ("aspect_ratio", "n"))
+    else:
+        config = _image_config(given, (*_CONFIG_FIELDS, "output_compression"))
+    if "seed" in given:
+        config.setdefault("seed", given["seed"])
+    if config:
+        body["image_config"] = config
+    if "provider" in given:
+        body["provider"] = copy.deepcopy(dict(given["provider"]))
+    if previous_id is not None:
+        body["previous_response_id"] = previous_id
+    if stream:
+        body["stream"] = True
+    return _merge_extra(body, given.get("extra_body"))

@@ -20,10 +20,17 @@ from openrouter_imagegen._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTooLargeError,
     ServerError,
 )
 
-__all__ = ["RetryPolicy", "error_from_body", "error_from_response", "error_from_transport"]
+__all__ = [
+    "Attempts",
+    "RetryPolicy",
+    "error_from_body",
+    "error_from_response",
+    "error_from_transport",
+]
 
 RETRY_AFTER_CAP = 60.0
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
@@ -33,6 +40,7 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
     402: InsufficientCreditsError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    413: RequestTooLargeError,
     429: RateLimitError,
 }
 
@@ -84,16 +92,14 @@ def error_from_body(
     status = status_code
     if status is None or status < 400:
         status = code if isinstance(code, int) and 400 <= code <= 599 else None
-    cls = _error_class(status)
-    kwargs: dict[str, Any] = {
-        "status_code": status,
-        "body": body,
-        "code": code,
-        "generation_id": generation_id,
-    }
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=retry_after, **kwargs)
-    return cls(message, **kwargs)
+    return _error_class(status)(
+        message,
+        status_code=status,
+        body=body,
+        code=code,
+        generation_id=generation_id,
+        retry_after=retry_after,
+    )
 
 
 def error_from_response(response: httpx.Response) -> APIError:
@@ -113,18 +119,38 @@ def error_from_response(response: httpx.Response) -> APIError:
     )
 
 
-def error_from_transport(exc: httpx.TransportError, url: str) -> APIConnectionError:
+# Failures before the request went out: the server cannot have started anything.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def error_from_transport(
+    exc: httpx.TransportError, url: str, *, generation_id: str | None = None
+) -> APIConnectionError:
     """The exception for a request that never got a whole response."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     what = "timed out" if cls is APITimeoutError else "failed"
     detail = str(exc) or type(exc).__name__
-    return cls(f"request to {url} {what}: {detail}")
+    sent = not isinstance(exc, _NOT_SENT)
+    return cls(
+        f"request to {url} {what}: {detail}",
+        request_sent=sent,
+        generation_id=generation_id,
+    )
 
 
 class RetryPolicy:
     """Which failures to retry and how long to wait: exponential backoff with
     jitter, `Retry-After` honoured (capped at 60 s), at most `max_retries`
-    retries and never past `deadline` seconds after the first attempt."""
+    retries and never past `deadline` seconds after the first attempt.
+
+    A generation is paid for once it starts, and OpenRouter has no
+    idempotency keys, so a generation request is retried only where the
+    server surely did not start it: the connection could not be made, or the
+    server answered with a retryable status (408, 409, 429, a 402 with
+    `Retry-After`, 5xx; OpenRouter answers with an error status only when
+    the generation did not run). A timeout or a broken connection after the
+    request went out is raised, unless `retry_unsafe=True`.
+    """
 
     def __init__(
         self,
@@ -133,6 +159,7 @@ class RetryPolicy:
         backoff: float = 0.5,
         max_backoff: float = 8.0,
         deadline: float = 600.0,
+        retry_unsafe: bool = False,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
@@ -140,22 +167,61 @@ class RetryPolicy:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.deadline = deadline
+        self.retry_unsafe = retry_unsafe
 
-    @staticmethod
-    def retryable(exc: APIError) -> bool:
+    def retryable(self, exc: APIError, *, generation: bool = True) -> bool:
+        """Whether another attempt may help, and cannot bill a generation twice."""
         if isinstance(exc, APIConnectionError):
-            return True
+            return not (generation and exc.request_sent) or self.retry_unsafe
         status = exc.status_code
+        if status == 402:
+            return exc.retry_after is not None  # the in-flight budget: temporary
         return status is not None and (status in _RETRYABLE_STATUS or status >= 500)
 
-    def delay(self, exc: APIError, retries_done: int, started: float) -> float | None:
+    def delay(
+        self, exc: APIError, retries_done: int, started: float, *, generation: bool = True
+    ) -> float | None:
         """Seconds to wait before the next attempt, or None to give up and raise `exc`."""
-        if retries_done >= self.max_retries or not self.retryable(exc):
+        if retries_done >= self.max_retries or not self.retryable(exc, generation=generation):
             return None
-        wait = getattr(exc, "retry_after", None)
+        wait = exc.retry_after
         if wait is None:
             ceiling = min(self.max_backoff, self.backoff * 2**retries_done)
             wait = ceiling / 2 + random.uniform(0, ceiling / 2)
         if time.monotonic() + wait - started > self.deadline:
             return None
         return float(wait)
+
+    def attempts(self, *, generation: bool = True) -> Attempts:
+        """The state of one request's attempts (a client makes one per request)."""
+        return Attempts(self, generation)
+
+
+class Attempts:
+    """One request's attempts so far: ask `after(error)` how long to wait, or None to raise."""
+
+    def __init__(self, policy: RetryPolicy, generation: bool) -> None:
+        self._policy = policy
+        self._generation = generation
+        self._started = time.monotonic()
+        self._retries = 0
+
+    def after(self, error: APIError) -> float | None:
+        delay = self._policy.delay(error, self._retries, self._started, generation=self._generation)
+        if delay is None:
+            _note_billing(error, self._generation)
+        else:
+            self._retries += 1
+        return delay
+
+
+def _note_billing(error: APIError, generation: bool) -> None:
+    """Say, on the error that ends a generation, that it may have been paid for."""
+    if generation and isinstance(error, APIConnectionError) and error.request_sent:
+        note = (
+            " (the request had been sent: the generation may have run and been billed; "
+            "it was not retried automatically, see retry_unsafe)"
+        )
+        if note not in error.message:
+            error.message += note
+            error.args = (error.message,)

@@ -1,35 +1,34 @@
-"""`ImageClient`: the synchronous client."""
+# Generated from _async.py by scripts/unasync.py: edit that file, then run
+# `python scripts/unasync.py`. `make lint` and the tests check this file is current.
+"""`ImageClient`: the synchronous client.
+
+Of the two clients only the async one is written by hand, in `_async.py`;
+`_sync.py` is generated from it by `scripts/unasync.py` (as httpcore does),
+so the two cannot drift.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
-from openrouter_imagegen._exceptions import APIError
-from openrouter_imagegen.client._base import (
-    BaseClient,
-    BaseStream,
-    Endpoint,
-    StreamCore,
-    StreamUpdate,
-)
-from openrouter_imagegen.client._requests import (
-    ImageInput,
-    Previous,
-    chat_body,
-    edit_body,
-    request_body,
-)
+from openrouter_imagegen._exceptions import APIError, StreamError
+from openrouter_imagegen.client._base import BaseClient, BaseStream
+from openrouter_imagegen.client._options import Endpoint, GenerationOptions, ImageInput
+from openrouter_imagegen.client._requests import Previous, generation_body
 from openrouter_imagegen.client._retry import error_from_response, error_from_transport
+from openrouter_imagegen.images import save_all
 from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
+from openrouter_imagegen.models.routes import Route
+from openrouter_imagegen.stream import ResponseStream, StreamUpdate
 
 if TYPE_CHECKING:
-    from openrouter_imagegen.images import GeneratedImage
+    from openrouter_imagegen.images import DownloadOptions, GeneratedImage
 
 __all__ = ["ImageClient", "ImageStream"]
 
@@ -37,7 +36,7 @@ _T = TypeVar("_T")
 
 
 class ImageClient(BaseClient[httpx.Client]):
-    """Generate images through OpenRouter (or any compatible server).
+    """Generate images through OpenRouter (or any server that speaks its API).
 
     ```python
     with ImageClient() as client:  # OPENROUTER_API_KEY from the environment
@@ -45,7 +44,7 @@ class ImageClient(BaseClient[httpx.Client]):
         response.save_images("out/")
     ```
 
-    `http_client` lets you bring your own `httpx.Client` (proxies, transports,
+    `http_client` lets you bring your own httpx client (proxies, transports,
     event hooks); the client then leaves closing it to you.
     """
 
@@ -67,7 +66,7 @@ class ImageClient(BaseClient[httpx.Client]):
     ) -> None:
         self.close()
 
-    # -- requests ------------------------------------------------------------
+    # -- sending: every request goes through here ------------------------------
 
     def _send(
         self,
@@ -75,79 +74,62 @@ class ImageClient(BaseClient[httpx.Client]):
         handle: Callable[[httpx.Response], _T],
         *,
         stream: bool = False,
+        generation: bool = True,
     ) -> _T:
-        """Send with retries; `handle` turns a 2xx answer into the result (and may raise)."""
-        started, retries = time.monotonic(), 0
+        """Send `request`, attempting again where the retry policy says so.
+
+        `handle` turns a 2xx answer into the result (and may raise); with
+        `stream=True` the body is left unread for it.
+        """
+        attempts = self.retry.attempts(generation=generation)
         while True:
             try:
                 return self._attempt(request, handle, stream)
             except APIError as error:
-                delay = self.retry.delay(error, retries, started)
+                delay = attempts.after(error)
                 if delay is None:
                     raise
-            retries += 1
             time.sleep(delay)
 
     def _attempt(
         self, request: httpx.Request, handle: Callable[[httpx.Response], _T], stream: bool
     ) -> _T:
         try:
-            response = self._http.send(request, stream=stream)
+            answer = self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise error_from_transport(exc, str(request.url)) from exc
         try:
-            if response.status_code >= 400:
-                response.read()
-                raise error_from_response(response)
-            return handle(response)
+            if answer.status_code >= 400 or not stream:
+                answer.read()
+            if answer.status_code >= 400:
+                raise error_from_response(answer)
+            return handle(answer)
         except httpx.TransportError as exc:
-            response.close()
-            raise error_from_transport(exc, str(request.url)) from exc
+            answer.close()
+            generation_id = answer.headers.get("x-generation-id")
+            raise error_from_transport(exc, str(request.url), generation_id=generation_id) from exc
         except BaseException:
-            response.close()
+            answer.close()
             raise
 
-    def _post(self, endpoint: Endpoint, body: dict[str, Any]) -> Response:
-        request = self._request(endpoint, body)
-        return self._send(request, lambda response: self._parse(endpoint, response))
+    # -- generation --------------------------------------------------------------
 
     def generate(
         self,
         prompt: str,
         *,
         model: str,
-        size: str | None = None,
-        aspect_ratio: str | None = None,
-        output_format: str | None = None,
-        quality: str | None = None,
-        background: str | None = None,
-        n: int | None = None,
-        image_config: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
         endpoint: Endpoint = "responses",
+        **options: Unpack[GenerationOptions],
     ) -> Response:
         """Generate images from `prompt`; returns the whole `Response`.
 
-        `size` ("1024x1024"), `output_format`, `quality` and `background` go
-        to the `image_generation` tool for OpenAI's models and into
-        `image_config` for the others, with `aspect_ratio` ("16:9") and `n`;
-        `image_config` and `extra_body` are merged in as given (copied, never
-        changed). `endpoint="chat"` uses `/chat/completions` instead, for
-        models that speak only that; its images come back as the same image
-        calls.
+        `endpoint` is the route: "responses" (the Responses API), "chat" (chat
+        completions) or "images" (the Image API); every route's images come
+        back as the same `OutputImageGenerationCall`s. See
+        `GenerationOptions` for the options.
         """
-        body = request_body(
-            endpoint, prompt, model=model, size=size, aspect_ratio=aspect_ratio,
-            output_format=output_format, quality=quality, background=background, n=n,
-            image_config=image_config, extra_body=extra_body,
-        )  # fmt: skip
-        return self._post(endpoint, body)
-
-    def generate_chat(
-        self, prompt: str, *, model: str, images: Sequence[ImageInput] = (), **options: Any
-    ) -> Response:
-        """`generate` through `/chat/completions`; `images` are input images."""
-        return self._post("chat", chat_body(prompt, model=model, images=images, **options))
+        return self._generate(prompt, model, endpoint, options)
 
     def edit(
         self,
@@ -156,28 +138,43 @@ class ImageClient(BaseClient[httpx.Client]):
         *,
         model: str,
         images: Sequence[ImageInput] = (),
+        endpoint: Endpoint = "responses",
         use_previous_response_id: bool = False,
-        **options: Any,
+        **options: Unpack[GenerationOptions],
     ) -> Response:
         """Refine an earlier image (a `Response`, an image call, or a response id),
         and/or edit input `images` (paths, bytes or URLs), following `prompt`."""
-        body = edit_body(
-            previous, prompt, model=model, images=images,
-            use_previous_response_id=use_previous_response_id, **options,
+        return self._generate(
+            prompt, model, endpoint, options,
+            previous=previous, images=images, use_previous_response_id=use_previous_response_id,
         )  # fmt: skip
-        return self._post("responses", body)
+
+    def _generate(
+        self,
+        prompt: str,
+        model: str,
+        endpoint: Endpoint,
+        options: GenerationOptions,
+        **edit: Any,
+    ) -> Response:
+        route = self._route(endpoint)
+        body = generation_body(route, prompt, model=model, options=options, **edit)
+        request = self._post_request(route, body)
+        return self._send(request, lambda answer: self._parse(route, answer))
 
     def stream(
         self,
         prompt: str,
         *,
         model: str,
-        partial_images: int = 2,
         endpoint: Endpoint = "responses",
+        partial_images: int = 2,
+        previous: Previous | None = None,
+        images: Sequence[ImageInput] = (),
         replay_on_failure: bool = False,
-        **options: Any,
+        **options: Unpack[GenerationOptions],
     ) -> ImageStream:
-        """Stream a generation: iterate the result for `StreamUpdate`s.
+        """Stream a generation (or, with `previous` or `images`, an edit).
 
         ```python
         with client.stream("a fox", model=m) as stream:
@@ -187,42 +184,64 @@ class ImageClient(BaseClient[httpx.Client]):
             response = stream.final_response()
         ```
 
-        A stream that breaks after its first event raises `StreamError` with
-        everything received; it is replayed from the start only with
-        `replay_on_failure=True`.
+        Nothing is sent until the stream is iterated (or `final_response()`
+        is awaited). A stream that breaks raises `StreamError` with
+        everything received; `replay_on_failure=True` starts the request
+        again instead, which may bill the generation twice.
         """
-        body = request_body(
-            endpoint, prompt, model=model, stream=True, partial_images=partial_images, **options
-        )
-        return ImageStream(self, endpoint, body, replay_on_failure)
+        route = self._route(endpoint)
+        body = generation_body(
+            route, prompt, model=model, options=options, stream=True,
+            partial_images=partial_images, previous=previous, images=images,
+        )  # fmt: skip
+        return ImageStream(self, route, body, replay_on_failure)
 
-    # -- images ----------------------------------------------------------------
+    def _route(self, endpoint: Endpoint) -> Route:
+        return "responses" if endpoint == "auto" else endpoint
 
-    def image(self, call: OutputImageGenerationCall, **options: Any) -> GeneratedImage:
-        """`call.image(fetch=True)`, downloading through this client's transport and timeouts."""
+    # -- images --------------------------------------------------------------------
+
+    def image(
+        self, call: OutputImageGenerationCall, **options: Unpack[DownloadOptions]
+    ) -> GeneratedImage:
+        """The image of `call`, downloading a URL result through this client's transport."""
         from openrouter_imagegen.images import image_from_call
 
-        return image_from_call(call, **self._fetch_options(options))
+        return image_from_call(call, **{**self._download_options(), **options})
 
-    def images(self, response: Response, **options: Any) -> list[GeneratedImage]:
-        """`response.images(fetch=True)` through this client's transport and timeouts."""
+    def images(
+        self, response: Response, *, strict: bool = False, **options: Unpack[DownloadOptions]
+    ) -> list[GeneratedImage]:
+        """Every image of `response`, downloading URL results through this client."""
         from openrouter_imagegen.images import images_from_calls
 
-        return images_from_calls(response.image_outputs, **self._fetch_options(options))
+        return images_from_calls(
+            response.image_outputs, strict=strict, **{**self._download_options(), **options}
+        )
 
-    def save_images(self, response: Response, directory: str | Path, **options: Any) -> list[Path]:
-        """Save every image of `response` into `directory`, downloading remote ones."""
-        overwrite = options.pop("overwrite", False)
-        images = self.images(response, **options)
-        return [image.save(directory, overwrite=overwrite) for image in images]
+    def save_images(
+        self,
+        response: Response,
+        destination: str | Path,
+        *,
+        strict: bool = False,
+        overwrite: bool = False,
+        **options: Unpack[DownloadOptions],
+    ) -> list[Path]:
+        """Save every image of `response` to `destination` (a directory, created when
+        missing, or a file name: see `images.save_all`), downloading URL results."""
+        images = self.images(response, strict=strict, **options)
+        return save_all(images, destination, overwrite=overwrite)
 
 
 class ImageStream(BaseStream[ImageClient]):
-    """A streamed generation: a context manager to iterate for `StreamUpdate`s.
-
-    Nothing is sent until iteration starts; leaving the `with` block closes
-    the connection.
+    """A streamed generation: iterate it for `StreamUpdate`s, then ask for the
+    final response. One stream is one request: iterating again, or asking
+    for `final_response()` after a `break`, goes on reading the same answer.
+    Leaving the `with` block closes the connection.
     """
+
+    _updates: Generator[StreamUpdate, None, None] | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -235,48 +254,66 @@ class ImageStream(BaseStream[ImageClient]):
     ) -> None:
         self.close()
 
+    def __iter__(self) -> Iterator[StreamUpdate]:
+        if self._updates is None:
+            self._updates = self._run()
+        return self._updates
+
     def final_response(self) -> Response:
-        """The final response, consuming what is left of the stream."""
-        if self._final is None:
+        """The final response, reading what is left of the answer (never a new request).
+
+        After the stream was closed early it raises the `StreamError` that
+        says so, with everything received.
+        """
+        if not self._closed:
             for _ in self:
                 pass
-        assert self._final is not None
-        return self._final
+        return self._outcome()
 
-    def __iter__(self) -> Iterator[StreamUpdate]:
-        if self._final is not None:
-            return
+    def _run(self) -> Generator[StreamUpdate, None, None]:
         replays = 0
-        while True:
-            core = self._open()
+        while not self._closed:
+            pipeline = self._open()
             try:
-                assert self._response is not None
-                for chunk in self._response.iter_bytes():
-                    yield from core.feed(chunk)
-                    if core.done:
+                for chunk in self._answer_bytes():
+                    for update in pipeline.feed(chunk):
+                        yield update
+                    if pipeline.done:
                         break
-                yield from core.end()
-                if core.cut_short and self._may_replay(replays):
-                    replays += 1  # the caller opted in: start the generation again
-                    continue
-                self._final = core.finish()
-                return
+                for update in pipeline.end():
+                    yield update
             except httpx.TransportError as exc:
-                error = core.broken(error_from_transport(exc, self._client.base_url))
-                if not self._may_replay(replays):
-                    raise error from exc
-                replays += 1
+                error = error_from_transport(exc, self._client.base_url)
+                if not self._may_replay(pipeline, replays):
+                    raise self._failed(pipeline.broken(error.message)) from exc
+            except StreamError as exc:
+                raise self._failed(exc) from exc.__cause__
             finally:
-                self.close()
+                self._close_answer()
+            if pipeline.finished or not self._may_replay(pipeline, replays):
+                try:
+                    self._final = pipeline.finish()
+                except StreamError as exc:
+                    raise self._failed(exc) from None
+                return
+            replays += 1  # the caller opted in: start the generation again
 
-    def _open(self) -> StreamCore:
-        client = self._client
-        request = client._request(self._endpoint, self._body)
+    def _open(self) -> ResponseStream:
+        request = self._client._post_request(self._route, self._body)
+        answer = self._client._send(request, lambda answer: answer, stream=True)
+        return self._new_pipeline(answer)
 
-        self._response = client._send(request, lambda response: response, stream=True)
-        self._core = StreamCore(self._endpoint, self._response.headers.get("x-generation-id"))
-        return self._core
+    def _answer_bytes(self) -> Iterator[bytes]:
+        assert self._answer is not None
+        return self._answer.iter_bytes()
+
+    def _close_answer(self) -> None:
+        if self._answer is not None:
+            self._answer.close()
 
     def close(self) -> None:
-        if self._response is not None:
-            self._response.close()
+        """Close the connection; the stream keeps what it received."""
+        self._closed = True
+        if self._updates is not None:
+            self._updates.close()
+        self._close_answer()

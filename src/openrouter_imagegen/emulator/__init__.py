@@ -40,8 +40,11 @@ Needs the `server` extra, but only once an emulator is made: importing this
 package loads neither Starlette, Pillow nor uvicorn.
 """
 
+from openrouter_imagegen._public import publish
 from openrouter_imagegen.emulator._catalog import IMAGE_MODELS, MODELS
 from openrouter_imagegen.emulator._faults import FAULTS
 from openrouter_imagegen.emulator._server import create_app, run, serve
 
 __all__ = ["FAULTS", "IMAGE_MODELS", "MODELS", "create_app", "run", "serve"]
+
+publish(globals(), __all__, __name__)

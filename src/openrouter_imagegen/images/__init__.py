@@ -8,16 +8,20 @@ from openrouter_imagegen._exceptions import (
     ImageDecodeError,
     ImageDownloadError,
     ImageError,
+    ImageExistsError,
     ImageIsRemoteError,
+    ImageSaveError,
     ImageSkippedWarning,
     ImageUnavailableError,
     MediaTypeMismatchWarning,
     UnknownImageFormatError,
 )
+from openrouter_imagegen._public import publish
 from openrouter_imagegen.images._decode import b64decode_lenient, parse_data_url
 from openrouter_imagegen.images._fetch import afetch_image_bytes, fetch_image_bytes
 from openrouter_imagegen.images._files import safe_filename, write_atomic
 from openrouter_imagegen.images._image import (
+    DownloadOptions,
     GeneratedImage,
     adecode_result,
     aimage_from_call,
@@ -27,14 +31,18 @@ from openrouter_imagegen.images._image import (
     images_from_calls,
     save_images,
 )
+from openrouter_imagegen.images._save import is_directory_destination, save_all
 from openrouter_imagegen.images._sniff import dimensions, sniff_media_type
 
 __all__ = [
+    "DownloadOptions",
     "GeneratedImage",
     "ImageDecodeError",
     "ImageDownloadError",
     "ImageError",
+    "ImageExistsError",
     "ImageIsRemoteError",
+    "ImageSaveError",
     "ImageSkippedWarning",
     "ImageUnavailableError",
     "MediaTypeMismatchWarning",
@@ -49,9 +57,13 @@ __all__ = [
     "fetch_image_bytes",
     "image_from_call",
     "images_from_calls",
+    "is_directory_destination",
     "parse_data_url",
     "safe_filename",
+    "save_all",
     "save_images",
     "sniff_media_type",
     "write_atomic",
 ]
+
+publish(globals(), __all__, __name__)

@@ -7,7 +7,7 @@ import io
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 import pybase64
 
@@ -22,6 +22,7 @@ from openrouter_imagegen._exceptions import (
 from openrouter_imagegen.images._decode import Source, b64decode_lenient, classify, parse_data_url
 from openrouter_imagegen.images._fetch import afetch_image_bytes, display_url, fetch_image_bytes
 from openrouter_imagegen.images._files import safe_filename, write_atomic
+from openrouter_imagegen.images._save import save_all, saving_error
 from openrouter_imagegen.images._sniff import (
     EXTENSIONS,
     describe_head,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = [
+    "DownloadOptions",
     "GeneratedImage",
     "HasImageResult",
     "adecode_result",
@@ -143,12 +145,16 @@ class GeneratedImage:
 
         An existing directory gets `<safe call id>.<extension>`; any other
         path is the file to write, used as given. Refuses to replace an
-        existing file (`FileExistsError`) unless `overwrite=True`.
+        existing file (`ImageExistsError`, a `FileExistsError`) unless
+        `overwrite=True`; other failures raise `ImageSaveError` (an `OSError`).
         """
         target = Path(path)
         if target.is_dir():
             target = target / self.filename()
-        return write_atomic(target, self.data, overwrite=overwrite)
+        try:
+            return write_atomic(target, self.data, overwrite=overwrite)
+        except OSError as exc:
+            raise saving_error(exc, target) from exc
 
     def to_pil(self) -> Image.Image:
         """The image as a loaded Pillow image (the `pil` extra).
@@ -185,11 +191,15 @@ def _unavailable(call_id: str | None, status: str | None) -> ImageUnavailableErr
     )
 
 
-def _from_inline(result: str, source: Source, call_id: str | None) -> GeneratedImage:
+def _from_inline(
+    result: str, source: Source, call_id: str | None, declared: str | None
+) -> GeneratedImage:
     if source == "data_url":
         data, declared = parse_data_url(result)
         return GeneratedImage(data, source=source, call_id=call_id, declared_media_type=declared)
-    return GeneratedImage(b64decode_lenient(result), source=source, call_id=call_id)
+    return GeneratedImage(
+        b64decode_lenient(result), source=source, call_id=call_id, declared_media_type=declared
+    )
 
 
 def _remote(result: str, call_id: str | None) -> ImageIsRemoteError:
@@ -202,14 +212,14 @@ def _remote(result: str, call_id: str | None) -> ImageIsRemoteError:
 
 
 def _inline_or_url(
-    result: str | None, call_id: str | None, status: str | None, fetch: bool
+    result: str | None, call_id: str | None, status: str | None, fetch: bool, declared: str | None
 ) -> GeneratedImage | str:
     """The image when `result` carries it inline, else the URL to download."""
     if not result or not result.strip():
         raise _unavailable(call_id, status)
     source = classify(result)
     if source != "url":
-        return _from_inline(result, source, call_id)
+        return _from_inline(result, source, call_id, declared)
     if not fetch:
         raise _remote(result, call_id)
     return result.strip()
@@ -229,6 +239,7 @@ def decode_result(
     *,
     call_id: str | None = None,
     status: str | None = None,
+    media_type: str | None = None,
     fetch: bool = False,
     allow_http: bool = False,
     max_bytes: int = 50_000_000,
@@ -237,11 +248,12 @@ def decode_result(
 ) -> GeneratedImage:
     """A result string (bare base64, a data URL, or a URL) as a `GeneratedImage`.
 
-    A URL is downloaded only with `fetch=True` (https only unless
+    `media_type` is what the route declared for bare base64 (checked against
+    the bytes). A URL is downloaded only with `fetch=True` (https only unless
     `allow_http`, at most `max_bytes`, within `timeout` seconds, through
     `http_client` when given); otherwise it raises `ImageIsRemoteError`.
     """
-    inline_or_url = _inline_or_url(result, call_id, status, fetch)
+    inline_or_url = _inline_or_url(result, call_id, status, fetch, media_type)
     if isinstance(inline_or_url, GeneratedImage):
         return inline_or_url
     data, content_type = fetch_image_bytes(
@@ -259,6 +271,7 @@ async def adecode_result(
     *,
     call_id: str | None = None,
     status: str | None = None,
+    media_type: str | None = None,
     fetch: bool = False,
     allow_http: bool = False,
     max_bytes: int = 50_000_000,
@@ -266,7 +279,7 @@ async def adecode_result(
     http_client: httpx.AsyncClient | None = None,
 ) -> GeneratedImage:
     """The async twin of `decode_result` (only a download awaits)."""
-    inline_or_url = _inline_or_url(result, call_id, status, fetch)
+    inline_or_url = _inline_or_url(result, call_id, status, fetch, media_type)
     if isinstance(inline_or_url, GeneratedImage):
         return inline_or_url
     data, content_type = await afetch_image_bytes(
@@ -279,14 +292,47 @@ async def adecode_result(
     return _downloaded(data, content_type, call_id, inline_or_url)
 
 
-def image_from_call(call: HasImageResult, **options: Any) -> GeneratedImage:
-    """The image of one call; see `decode_result` for `options`."""
-    return decode_result(call.result, call_id=call.id, status=str(call.status), **options)
+class DownloadOptions(TypedDict, total=False):
+    """How a result that is a URL may be downloaded; see `decode_result`."""
+
+    fetch: bool
+    allow_http: bool
+    max_bytes: int
+    timeout: float
 
 
-async def aimage_from_call(call: HasImageResult, **options: Any) -> GeneratedImage:
+def image_from_call(
+    call: HasImageResult,
+    *,
+    http_client: httpx.Client | None = None,
+    **options: Unpack[DownloadOptions],
+) -> GeneratedImage:
+    """The image of one call; see `decode_result` for the options."""
+    return decode_result(
+        call.result,
+        call_id=call.id,
+        status=str(call.status),
+        media_type=getattr(call, "media_type", None),
+        http_client=http_client,
+        **options,
+    )
+
+
+async def aimage_from_call(
+    call: HasImageResult,
+    *,
+    http_client: httpx.AsyncClient | None = None,
+    **options: Unpack[DownloadOptions],
+) -> GeneratedImage:
     """The async twin of `image_from_call`."""
-    return await adecode_result(call.result, call_id=call.id, status=str(call.status), **options)
+    return await adecode_result(
+        call.result,
+        call_id=call.id,
+        status=str(call.status),
+        media_type=getattr(call, "media_type", None),
+        http_client=http_client,
+        **options,
+    )
 
 
 def _with_images(calls: Iterable[HasImageResult], strict: bool) -> list[HasImageResult]:
@@ -310,7 +356,11 @@ def _with_images(calls: Iterable[HasImageResult], strict: bool) -> list[HasImage
 
 
 def images_from_calls(
-    calls: Iterable[HasImageResult], *, strict: bool = False, **options: Any
+    calls: Iterable[HasImageResult],
+    *,
+    strict: bool = False,
+    http_client: httpx.Client | None = None,
+    **options: Unpack[DownloadOptions],
 ) -> list[GeneratedImage]:
     """The image of every call that has one, in order.
 
@@ -318,14 +368,24 @@ def images_from_calls(
     `ImageSkippedWarning`; with `strict=True` the first raises
     `ImageUnavailableError` instead.
     """
-    return [image_from_call(call, **options) for call in _with_images(calls, strict)]
+    return [
+        image_from_call(call, http_client=http_client, **options)
+        for call in _with_images(calls, strict)
+    ]
 
 
 async def aimages_from_calls(
-    calls: Iterable[HasImageResult], *, strict: bool = False, **options: Any
+    calls: Iterable[HasImageResult],
+    *,
+    strict: bool = False,
+    http_client: httpx.AsyncClient | None = None,
+    **options: Unpack[DownloadOptions],
 ) -> list[GeneratedImage]:
     """The async twin of `images_from_calls`."""
-    return [await aimage_from_call(call, **options) for call in _with_images(calls, strict)]
+    return [
+        await aimage_from_call(call, http_client=http_client, **options)
+        for call in _with_images(calls, strict)
+    ]
 
 
 class _HasImageOutputs(Protocol):
@@ -335,16 +395,18 @@ class _HasImageOutputs(Protocol):
 
 def save_images(
     response_or_calls: _HasImageOutputs | Iterable[HasImageResult],
-    directory: str | Path,
+    destination: str | Path,
     *,
     strict: bool = False,
     overwrite: bool = False,
-    **options: Any,
+    http_client: httpx.Client | None = None,
+    **options: Unpack[DownloadOptions],
 ) -> list[Path]:
-    """Save every image of a response (or of some calls) into `directory`.
+    """Save every image of a response (or of some calls) to `destination`.
 
-    The directory is created if needed; each file is `<safe call id>.<ext>`,
-    written atomically. Calls without an image are skipped as in
+    `destination` is a directory (created if needed; each file is
+    `<safe call id>.<ext>`) or a file name, by the rule of `save_all`.
+    Files are written atomically. Calls without an image are skipped as in
     `images_from_calls`.
     """
     calls: Iterable[HasImageResult] = (
@@ -352,7 +414,5 @@ def save_images(
         if hasattr(response_or_calls, "image_outputs")
         else response_or_calls
     )
-    images = images_from_calls(calls, strict=strict, **options)
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    return [image.save(folder, overwrite=overwrite) for image in images]
+    images = images_from_calls(calls, strict=strict, http_client=http_client, **options)
+    return save_all(images, destination, overwrite=overwrite)

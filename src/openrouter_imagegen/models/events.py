@@ -134,11 +134,11 @@ class ImageGenCallPartialImageEvent(_ImageGenCallEvent, kw_only=True):
     partial_image_b64: str
     partial_image_index: int
 
-    def image(self, **options: Any) -> GeneratedImage:
-        """The decoded preview; see `openrouter_imagegen.images.decode_result` for `options`."""
+    def image(self) -> GeneratedImage:
+        """The decoded preview (it is always inline base64)."""
         from openrouter_imagegen.images import decode_result
 
-        return decode_result(self.partial_image_b64, call_id=self.item_id, **options)
+        return decode_result(self.partial_image_b64, call_id=self.item_id)
 
 
 class ImageGenCallCompletedEvent(_ImageGenCallEvent, kw_only=True):

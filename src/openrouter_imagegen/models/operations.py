@@ -7,7 +7,7 @@ whose `OutputImageGenerationCall` page is this project's seed.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, Unpack
 
 import msgspec
 
@@ -24,7 +24,7 @@ from openrouter_imagegen.models._base import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from openrouter_imagegen.images import GeneratedImage
+    from openrouter_imagegen.images import DownloadOptions, GeneratedImage
 
 __all__ = [
     "IncompleteDetails",
@@ -137,8 +137,8 @@ class OutputImageGenerationCall(WireModel, kw_only=True):
         """False when the server sent a status this library does not know."""
         return isinstance(self.status, OutputStatusEnum3)
 
-    def image(self, **options: Any) -> GeneratedImage:
-        """The decoded image; see `openrouter_imagegen.images.decode_result` for `options`."""
+    def image(self, **options: Unpack[DownloadOptions]) -> GeneratedImage:
+        """The decoded image; see `openrouter_imagegen.images.decode_result` for the options."""
         from openrouter_imagegen.images import image_from_call
 
         return image_from_call(self, **options)
@@ -258,8 +258,8 @@ class OutputImageGenerationServerTool(WireModel, kw_only=True):
     revised_prompt: str | None = msgspec.field(default=None, name="revisedPrompt")
     prompt: str | None = None
 
-    def image(self, **options: Any) -> GeneratedImage:
-        """The image; see `openrouter_imagegen.images.decode_result` for `options`."""
+    def image(self, **options: Unpack[DownloadOptions]) -> GeneratedImage:
+        """The image; see `openrouter_imagegen.images.decode_result` for the options."""
         from openrouter_imagegen.images import image_from_call
 
         return image_from_call(self, **options)
@@ -413,22 +413,31 @@ class Response(WireModel, kw_only=True):
             return self.given_output_text
         return "".join(item.text for item in self.output if isinstance(item, OutputAssistant))
 
-    def images(self, **options: Any) -> list[GeneratedImage]:
+    def images(
+        self, *, strict: bool = False, **options: Unpack[DownloadOptions]
+    ) -> list[GeneratedImage]:
         """The image of every item in `image_outputs`, in order; items without one
-        are skipped with a warning.
+        are skipped with a warning (`strict=True` raises at the first instead).
 
-        See `openrouter_imagegen.images.images_from_calls` for `options`
-        (`strict=True` raises at the first item without an image instead).
+        See `openrouter_imagegen.images.decode_result` for the download options.
         """
         from openrouter_imagegen.images import images_from_calls
 
-        return images_from_calls(self.image_outputs, **options)
+        return images_from_calls(self.image_outputs, strict=strict, **options)
 
-    def save_images(self, directory: str | Path, **options: Any) -> list[Path]:
-        """Save every call's image into `directory`; see `images.save_images`."""
+    def save_images(
+        self,
+        destination: str | Path,
+        *,
+        strict: bool = False,
+        overwrite: bool = False,
+        **options: Unpack[DownloadOptions],
+    ) -> list[Path]:
+        """Save every image to `destination`, a directory (created when missing) or
+        a file name; see `openrouter_imagegen.images.save_all` for the rule."""
         from openrouter_imagegen.images import save_images
 
-        return save_images(self, directory, **options)
+        return save_images(self, destination, strict=strict, overwrite=overwrite, **options)
 
 
 def parse_response(data: bytes | bytearray | memoryview | str, *, strict: bool = False) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterable, Iterable
 from typing import Any
 
 from openrouter_imagegen._exceptions import StreamError, StreamWarning
@@ -19,9 +18,8 @@ from openrouter_imagegen.models.operations import (
     ReasoningText,
     Response,
 )
-from openrouter_imagegen.stream._events import aiter_events, iter_events
 
-__all__ = ["ResponseAccumulator", "aaccumulate", "accumulate"]
+__all__ = ["ResponseAccumulator"]
 
 _IMAGE_STATUS = {
     ev.ImageGenCallInProgressEvent: OutputStatusEnum3.IN_PROGRESS,
@@ -303,39 +301,3 @@ _HANDLERS: dict[type[Any], Any] = {
     ev.ResponseReasoningTextDeltaEvent: ResponseAccumulator._on_reasoning_delta,
     ev.ResponseReasoningTextDoneEvent: ResponseAccumulator._on_reasoning_done,
 }
-
-
-def accumulate(chunks: Iterable[bytes]) -> Response:
-    """Decode a whole byte stream and return its final `Response`.
-
-    Raises `StreamError` (with the snapshot and partial images so far) for a
-    stream that failed, broke, or ended before its final event.
-    """
-    accumulator = ResponseAccumulator()
-    try:
-        for event in iter_events(chunks):
-            accumulator.feed(event)
-    except StreamError as exc:
-        _add_progress(exc, accumulator)
-        raise
-    return accumulator.finish()
-
-
-async def aaccumulate(chunks: AsyncIterable[bytes]) -> Response:
-    """The async twin of `accumulate`."""
-    accumulator = ResponseAccumulator()
-    try:
-        async for event in aiter_events(chunks):
-            accumulator.feed(event)
-    except StreamError as exc:
-        _add_progress(exc, accumulator)
-        raise
-    return accumulator.finish()
-
-
-def _add_progress(exc: StreamError, accumulator: ResponseAccumulator) -> None:
-    """Give `exc` the snapshot and partial images when it was raised outside the accumulator."""
-    if exc.response is None:
-        exc.response = accumulator.response
-    if not exc.partial_images:
-        exc.partial_images = list(accumulator.partial_images)

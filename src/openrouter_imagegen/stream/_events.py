@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from openrouter_imagegen._exceptions import StreamError, ValidationError
@@ -78,11 +78,33 @@ class EventDecoder:
             events += self._parse(message)
         return events
 
+    def feed_object(
+        self, obj: Any, *, where: str | None = None, offset: int | None = None
+    ) -> list[Event]:
+        """Events from one already-decoded event object (a line of a JSONL recording)."""
+        if self.done:
+            return []
+        return self._events(lambda: obj, None, where, offset)
+
     def _parse(self, message: ServerSentEvent) -> list[Event]:
+        return self._events(
+            lambda: decode_json(message.raw_data),
+            message.event,
+            f"at byte {message.offset}",
+            message.offset,
+        )
+
+    def _events(
+        self,
+        decode: Callable[[], Any],
+        sse_type: str | None,
+        where: str | None,
+        offset: int | None,
+    ) -> list[Event]:
         index = self.count
         self.count += 1
         try:
-            obj = decode_json(message.raw_data)
+            obj = decode()
             if self._translator is not None:
                 return self._translator.feed(obj)
             # Some servers name the type only in the SSE `event:` field.
@@ -90,15 +112,16 @@ class EventDecoder:
                 isinstance(obj, dict)
                 and "type" not in obj
                 and "error" not in obj
-                and message.event != "message"
+                and sse_type not in (None, "message")
             ):
-                obj["type"] = message.event
+                obj["type"] = sse_type
             return [parse_event(obj)]
         except ValidationError as exc:
+            place = f" ({where})" if where else ""
             raise StreamError(
-                f"stream event {index} (at byte {message.offset}) is not a valid event: {exc}",
+                f"stream event {index}{place} is not a valid event: {exc}",
                 event_index=index,
-                offset=message.offset,
+                offset=offset,
             ) from exc
 
 

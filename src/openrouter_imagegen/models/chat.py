@@ -1,0 +1,202 @@
+"""Chat completions with images, and their normalisation into a `Response`.
+
+Models that speak only `/chat/completions` return images as
+`choices[].message.images[].image_url.url` (data URLs or https URLs), and
+some put them among the `content` parts instead. `response_from_chat` turns a
+completion into the `Response` every route gives: one
+`OutputImageGenerationCall` per image plus the assistant message. The stream
+of completion chunks is translated by `openrouter_imagegen.stream`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from openrouter_imagegen.models._base import WireModel
+from openrouter_imagegen.models.operations import (
+    OutputAssistant,
+    OutputImageGenerationCall,
+    OutputStatusEnum3,
+    OutputTextContent,
+    Response,
+    ResponseError,
+    ResponseUsage,
+    UnknownContent,
+)
+
+__all__ = [
+    "ChatChoice",
+    "ChatCompletion",
+    "ChatImage",
+    "ChatImageUrl",
+    "ChatMessage",
+    "ChatUsage",
+    "chat_image_call",
+    "chat_message_item",
+    "chat_usage",
+    "response_from_chat",
+]
+
+
+class ChatImageUrl(WireModel, kw_only=True):
+    url: str
+
+
+class ChatImage(WireModel, kw_only=True):
+    type: str = "image_url"
+    image_url: ChatImageUrl
+
+
+class ChatMessage(WireModel, kw_only=True):
+    """A message, or the delta of one in a chunk.
+
+    `content` is a string, null, or an array of parts (the 2026-08 spec's
+    `ChatAssistantMessage` allows all three): `text` parts are the message
+    text, `image_url` parts are images like `images`, and parts of any other
+    kind are kept in `content` untouched.
+    """
+
+    role: str | None = None
+    content: str | list[Any] | None = None
+    images: list[ChatImage] = msgspec.field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The message's text: the string content, or its `text` parts joined."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(
+            part["text"]
+            for part in self.content or ()
+            if isinstance(part, dict) and part.get("type") == "text"
+            if isinstance(part.get("text"), str)
+        )
+
+    @property
+    def image_urls(self) -> list[str]:
+        """The URL of every image, from `images` and then from `image_url` content parts."""
+        urls = [image.image_url.url for image in self.images]
+        for part in self.content if isinstance(self.content, list) else ():
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                url = part.get("image_url")
+                url = url.get("url") if isinstance(url, dict) else url
+                if isinstance(url, str) and url:
+                    urls.append(url)
+        return urls
+
+    @property
+    def other_parts(self) -> list[UnknownContent]:
+        """Content parts that are neither text nor an image, kept whole."""
+        parts = self.content if isinstance(self.content, list) else []
+        return [
+            UnknownContent(type=str(part.get("type")), raw=part)
+            for part in parts
+            if isinstance(part, dict) and part.get("type") not in ("text", "image_url")
+        ]
+
+
+class ChatChoice(WireModel, kw_only=True):
+    index: int = 0
+    message: ChatMessage | None = None
+    delta: ChatMessage | None = None
+    finish_reason: str | None = None
+    native_finish_reason: str | None = None
+
+
+class ChatUsage(WireModel, kw_only=True):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    cost: int | float | None = None
+
+
+class ChatCompletion(WireModel, kw_only=True):
+    """A chat completion, or one chunk of a streamed one."""
+
+    id: str | None = None
+    object: str | None = None
+    created: int | float | None = None
+    model: str | None = None
+    choices: list[ChatChoice] = msgspec.field(default_factory=list)
+    usage: ChatUsage | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        """OpenRouter reports a failed generation with `error` and `finish_reason: "error"`."""
+        return self.error is not None or any(c.finish_reason == "error" for c in self.choices)
+
+    @property
+    def failure(self) -> ResponseError:
+        """The error of a failed completion: the server's code and message."""
+        error = self.error or {}
+        code, message = error.get("code"), error.get("message")
+        return ResponseError(
+            code=code if isinstance(code, str | int) else None,
+            message=message if isinstance(message, str) and message else "the generation failed",
+        )
+
+    def envelope(self, status: str, output: list[Any]) -> Response:
+        """A `Response` with this completion's envelope around `output`."""
+        failure = self.failure if self.failed else None
+        return Response(
+            id=self.id,
+            object="response",
+            created_at=self.created,
+            model=self.model,
+            status="failed" if failure else status,
+            output=output,
+            error=failure,
+            usage=chat_usage(self.usage),
+        )
+
+
+def chat_usage(usage: ChatUsage | None) -> ResponseUsage | None:
+    """Chat token counts in the Responses API's names."""
+    if usage is None:
+        return None
+    return ResponseUsage(
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+        cost=usage.cost,
+    )
+
+
+def chat_image_call(completion_id: str, number: int, url: str) -> OutputImageGenerationCall:
+    """The image call for the `number`th image of a completion (the same id streamed or not)."""
+    return OutputImageGenerationCall(
+        id=f"{completion_id}-image-{number}", status=OutputStatusEnum3.COMPLETED, result=url
+    )
+
+
+def chat_message_item(
+    completion_id: str, choice_index: int, text: str, others: list[UnknownContent] | None = None
+) -> OutputAssistant:
+    """The assistant message item for a choice's text (and parts of unknown kinds)."""
+    return OutputAssistant(
+        id=f"{completion_id}-message-{choice_index}",
+        status="completed",
+        content=[OutputTextContent(text=text), *(others or ())],
+    )
+
+
+def response_from_chat(body: Any) -> Response:
+    """A chat completion (decoded JSON) as a `Response`."""
+    completion = ChatCompletion.from_dict(body)
+    completion_id = completion.id or "chatcmpl"
+    output: list[Any] = []
+    images = 0
+    for choice in completion.choices:
+        message = choice.message
+        if message is None:
+            continue
+        for url in message.image_urls:
+            output.append(chat_image_call(completion_id, images, url))
+            images += 1
+        others = message.other_parts
+        if message.text or others:
+            output.append(chat_message_item(completion_id, choice.index, message.text, others))
+    return completion.envelope("completed", output)
