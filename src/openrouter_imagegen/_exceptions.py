@@ -9,6 +9,9 @@ ImagegenError
 │   ├── ImageUnavailableError              a call with no result
 │   ├── ImageSaveError (also OSError)      an image that could not be written
 │   │   └── ImageExistsError (also FileExistsError)
+│   └── MetadataError                      provenance that cannot be embedded or read
+│       ├── ContentCredentialsError        the image is signed (C2PA): never modified
+│       └── UnsupportedMetadataFormatError (also ValueError)
 │   ├── ImageIsRemoteError                 the result is a URL and fetching was not asked for
 │   ├── ImageDecodeError (also ValueError) invalid base64 or a malformed data URL
 │   ├── UnknownImageFormatError (also ValueError)
@@ -46,8 +49,11 @@ __all__ = [
     "ImageError",
     "ImageIsRemoteError",
     "ImageSkippedWarning",
+    "ContentCredentialsError",
     "ImageExistsError",
     "ImageSaveError",
+    "MetadataError",
+    "UnsupportedMetadataFormatError",
     "ImageUnavailableError",
     "ImagegenError",
     "ImagegenWarning",
@@ -192,6 +198,18 @@ class ImageSaveError(ImageError, OSError):
 
 class ImageExistsError(ImageSaveError, FileExistsError):
     """The file exists and `overwrite` was not asked for."""
+
+
+class MetadataError(ImageError):
+    """Provenance metadata that cannot be embedded in, or read from, an image."""
+
+
+class ContentCredentialsError(MetadataError):
+    """The image carries C2PA content credentials: changing a byte would break them."""
+
+
+class UnsupportedMetadataFormatError(MetadataError, ValueError):
+    """Metadata cannot be embedded in this format (or is too large for it)."""
 
 
 class MissingDependencyError(ImagegenError, ImportError):
