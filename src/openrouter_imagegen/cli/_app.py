@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -255,125 +254,6 @@ def edit(image_or_response: Path, prompt: str, **kwargs: Any) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory for the images.",
-)
-@click.option("--partials", is_flag=True, help="Also extract partial images from captured streams.")
-@click.option("--fetch", is_flag=True, help="Download results that are https URLs.")
-def extract(files: tuple[Path, ...], output: Path, partials: bool, fetch: bool) -> None:
-    """Extract every image from saved responses: JSON, JSONL logs, captured SSE streams."""
-    from openrouter_imagegen._exceptions import ImageError, ImageIsRemoteError
-    from openrouter_imagegen.cli._saved import read_saved
-    from openrouter_imagegen.images._fetch import display_url
-
-    output.mkdir(parents=True, exist_ok=True)
-    failed_files = 0
-    for path in files:
-        saved = read_saved(path)
-        written, skipped = 0, list(saved.skipped)
-        if saved.error:
-            failed_files += 1
-            click.echo(f"{path}: error: {saved.error}", err=True)
-        for where, call in saved.calls:
-            if not call.result:
-                skipped.append(f"{where}: call {call.id} has no image (status {call.status})")
-                continue
-            try:
-                image = call.image(fetch=fetch)
-                _save_once(image, output)
-                written += 1
-            except ImageIsRemoteError as exc:
-                url = display_url(exc.url)
-                skipped.append(f"{where}: call {call.id} is a URL ({url}): pass --fetch")
-            except (ImageError, FileExistsError) as exc:
-                skipped.append(f"{where}: call {call.id}: {exc}")
-        for event in saved.partials if partials else ():
-            image = event.image()
-            name = _partial_name(image, event.partial_image_index)
-            _save_once(image, output / name)
-            written += 1
-        click.echo(f"{path}: {written} image(s) extracted, {len(skipped)} skipped")
-        for reason in skipped:
-            click.echo(f"  skipped {reason}")
-    if failed_files:
-        sys.exit(1)
-
-
-def _save_once(image: GeneratedImage, target: Path) -> Path:
-    """Save, treating an identical existing file as already extracted."""
-    path = target / image.filename() if target.is_dir() else target
-    if path.exists() and path.read_bytes() == image.data:
-        return path
-    return image.save(path)
-
-
-@cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def inspect(file: Path, as_json: bool) -> None:
-    """Show the image calls inside a saved response: id, status, media type, size, bytes."""
-    from openrouter_imagegen._exceptions import ImageError
-    from openrouter_imagegen.cli._saved import read_saved
-
-    saved = read_saved(file)
-    if saved.error:
-        raise ImagegenError(f"{file}: {saved.error}")
-    rows = []
-    for where, call in saved.calls:
-        row: dict[str, Any] = {
-            "where": where,
-            "id": call.id or "-",
-            "status": str(call.status),
-            "media_type": None,
-            "width": None,
-            "height": None,
-            "bytes": None,
-            "note": None,
-        }
-        if call.result:
-            try:
-                image = call.image()
-                row.update(
-                    media_type=image.media_type,
-                    width=image.width,
-                    height=image.height,
-                    bytes=len(image.data),
-                )
-            except ImageError as exc:
-                row["note"] = str(exc)
-        rows.append(row)
-    if as_json:
-        click.echo(
-            json.dumps({"file": str(file), "calls": rows, "skipped": saved.skipped}, indent=2)
-        )
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=str(file))
-    for column in ("where", "id", "status", "media type", "dimensions", "bytes"):
-        table.add_column(column, justify="right" if column == "bytes" else "left")
-    for row in rows:
-        dims = f"{row['width']}x{row['height']}" if row["width"] is not None else "-"
-        table.add_row(
-            row["where"],
-            row["id"],
-            row["status"],
-            row["media_type"] or row["note"] or "-",
-            dims,
-            f"{row['bytes']:,}" if row["bytes"] else "-",
-        )
-    Console().print(table)
-    for reason in saved.skipped:
-        click.echo(f"skipped {reason}")
-
-
-@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
 @click.option(
@@ -446,5 +326,7 @@ def demo(output: Path) -> None:
 
 # Registered last: the batch command imports this module's helpers.
 from openrouter_imagegen.cli._batch_command import batch  # noqa: E402
+from openrouter_imagegen.cli._saved_commands import extract, inspect  # noqa: E402
 
-cli.add_command(batch)
+for _command in (batch, extract, inspect):
+    cli.add_command(_command)
