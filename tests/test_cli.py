@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -297,126 +295,6 @@ def test_help_imports_nothing_heavy() -> None:
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "heavy modules: none"
-
-
-# -- batch -----------------------------------------------------------------------------------
-
-
-def _manifest(directory: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(directory / "manifest.sqlite")
-    db.row_factory = sqlite3.Row
-    try:
-        return list(db.execute("SELECT * FROM items ORDER BY line"))
-    finally:
-        db.close()
-
-
-def _image_files(directory: Path) -> set[str]:
-    return {p.name for p in directory.iterdir() if not p.name.startswith("manifest.sqlite")}
-
-
-def test_batch_of_200_with_faults_ends_with_every_item_accounted_for(tmp_path: Path) -> None:
-    prompts = tmp_path / "prompts.jsonl"
-    lines = [
-        json.dumps({"prompt": f"picture {i}", "size": "32x32", "id": f"p{i:03d}"})
-        for i in range(197)
-    ]
-    lines += ['"a plain string prompt"', "{not json", json.dumps({"prompt": ""})]
-    prompts.write_text("\n".join(lines) + "\n")
-    out = tmp_path / "out"
-    faults = ("429", "500", "502", "503", "failed", "truncate", "reset")
-    with run(faults=faults, fault_rate=0.2, seed=11) as url:
-        first = cli(
-            "batch",
-            str(prompts),
-            "-o",
-            str(out),
-            "--concurrency",
-            "16",
-            "--max-retries",
-            "1",
-            base_url=url,
-            key=None,
-        )
-        rows = _manifest(out)
-        assert len(rows) == 200
-        assert {row["state"] for row in rows} <= {"done", "failed"}
-        failed = [row for row in rows if row["state"] == "failed"]
-        assert all(row["error"] for row in failed)
-        assert len(failed) >= 2  # the two invalid lines at least
-        assert first.returncode == 1
-        assert "failed" in first.stdout
-        second = cli(
-            "batch",
-            str(prompts),
-            "-o",
-            str(out),
-            "--concurrency",
-            "16",
-            "--max-retries",
-            "5",
-            base_url=url,
-            key=None,
-        )
-    rows = _manifest(out)
-    done = [row for row in rows if row["state"] == "done"]
-    still_failed = [row for row in rows if row["state"] == "failed"]
-    assert {row["line"] for row in still_failed} >= {199, 200}  # the invalid lines
-    assert len(done) >= 195
-    expected_files = {name for row in done for name in json.loads(row["files"])}
-    assert _image_files(out) == expected_files
-    assert second.returncode == 1  # the invalid lines stay failed
-
-
-def test_batch_survives_kill_9_and_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
-    prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text("\n".join(json.dumps(f"slow picture {i}") for i in range(24)) + "\n")
-    out = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "openrouter_imagegen.cli",
-        "batch",
-        str(prompts),
-        "-o",
-        str(out),
-        "--concurrency",
-        "4",
-    ]
-    with run(faults=("slow",), fault_rate=1.0) as url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
-        env["OPENROUTER_BASE_URL"] = url
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            if (out / "manifest.sqlite").exists():
-                done = [r for r in _manifest(out) if r["state"] == "done"]
-                if len(done) >= 6:
-                    break
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        killed_rows = _manifest(out)
-        done_before = {
-            r["key"]: json.loads(r["files"]) for r in killed_rows if r["state"] == "done"
-        }
-        assert 6 <= len(done_before) < 24
-        for files in done_before.values():
-            assert all((out / name).exists() for name in files)
-        resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    rows = _manifest(out)
-    assert all(row["state"] == "done" for row in rows)
-    assert len(rows) == 24
-    for row in rows:
-        if row["key"] in done_before:
-            assert json.loads(row["files"]) == done_before[row["key"]]
-            assert row["attempts"] == 1  # finished before the kill: not generated again
-    expected = {name for row in rows for name in json.loads(row["files"])}
-    assert _image_files(out) == expected  # nothing lost, nothing duplicated, no temporaries
-    assert f"{len(done_before)} done before" in resumed.stdout
 
 
 def test_generate_under_a_pseudo_terminal_shows_progress(server: str, tmp_path: Path) -> None:

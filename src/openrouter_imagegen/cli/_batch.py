@@ -1,110 +1,255 @@
-"""Batch generation with a SQLite manifest that makes reruns resume.
+"""Batch generation: one image set per line of a JSONL file, resumable through a SQLite manifest.
 
-Crash safety comes from the order of two steps: an item's images are
-written atomically under names derived from the item's key, and only then
-is the item marked done in the manifest, in one transaction. A process
-killed at any moment leaves each item either done (its files all there) or
-not done (rerun: regenerated into the same names, so never duplicated).
+Three rules keep money and images safe:
+
+- An item is known by its key: its explicit `id`, else a hash of its prompt,
+  model and options. Reordering lines regenerates nothing; changed inputs are new work.
+- Paid, then recorded, then written: as soon as an answer arrives, its file
+  names, cost and generation id are committed (state `writing`); then the
+  images are written atomically; then the item is marked `done`. A run
+  killed in between finds the files on resume and adopts them: never paid twice.
+- One output directory, one run at a time: an exclusive lock on `DIR/.imagegen.lock`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import hashlib
+import heapq
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import unicodedata
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from openrouter_imagegen._exceptions import ImagegenError
-from openrouter_imagegen.images._files import safe_filename
+from openrouter_imagegen._exceptions import (
+    AuthenticationError,
+    ImagegenError,
+    InsufficientCreditsError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from openrouter_imagegen.images import safe_filename, write_atomic
 
-__all__ = ["BatchItem", "BatchReport", "Manifest", "read_prompts", "run_batch"]
+__all__ = [
+    "INDEX_NAME",
+    "LOCK_NAME",
+    "MANIFEST_NAME",
+    "BatchItem",
+    "BatchPlan",
+    "BatchReport",
+    "Manifest",
+    "count_items",
+    "plan_batch",
+    "run_batch",
+    "scan_prompts",
+]
 
-_OPTION_KEYS = {"model", "size", "aspect_ratio", "format", "quality", "background", "n", "endpoint"}
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
+MANIFEST_NAME = "manifest.sqlite"
+INDEX_NAME = "index.jsonl"
+LOCK_NAME = ".imagegen.lock"
+
+# A line's field -> the keyword argument of `client.generate` it becomes.
+_OPTION_FIELDS = {
+    "size": "size",
+    "aspect_ratio": "aspect_ratio",
+    "format": "output_format",
+    "quality": "quality",
+    "background": "background",
+    "n": "n",
+    "endpoint": "endpoint",
+}
+_LINE_FIELDS = {"prompt", "id", "model", *_OPTION_FIELDS}
+_SLUG_CHARS = 40
+_RATE_LIMIT_RETRIES = 10  # per item, after the client's own retries gave up
+_TICK_SECONDS = 1.0  # how often progress is reported while nothing finishes
+_KEPT_MESSAGES = 20  # failures and warnings kept for the summary; the index has them all
+_HELD_PER_SLOT = 4  # items read ahead or waiting for a retry, per unit of concurrency
+# Errors that every later item would hit too: the batch stops instead of paying for them.
+_DIRECTORY_ERRNOS = {
+    errno.ENOSPC,
+    errno.EFBIG,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+}
+
+_SCHEMA_VERSION = 2
+_SCHEMA = f"""
+PRAGMA user_version = {_SCHEMA_VERSION};
+CREATE TABLE items (
     key TEXT PRIMARY KEY,
-    line INTEGER NOT NULL,
+    line INTEGER NOT NULL,                 -- where it was last seen in the prompts file
     prompt TEXT,
-    options TEXT NOT NULL DEFAULT '{}',
-    state TEXT NOT NULL DEFAULT 'pending',  -- pending | running | done | failed
+    model TEXT,
+    options TEXT NOT NULL DEFAULT '{{}}',
+    inputs TEXT NOT NULL,                  -- digest of prompt, model and options
+    state TEXT NOT NULL DEFAULT 'pending', -- pending | running | writing | done | failed
     attempts INTEGER NOT NULL DEFAULT 0,
-    files TEXT NOT NULL DEFAULT '[]',
+    files TEXT NOT NULL DEFAULT '[]',      -- planned from `writing` on, complete once `done`
     error TEXT,
     usage TEXT,
     cost REAL,
     generation_id TEXT,
     updated_at REAL
-)
+);
+CREATE TABLE history (                     -- what an item was before its inputs changed
+    key TEXT NOT NULL,
+    replaced_at REAL NOT NULL,
+    prompt TEXT,
+    model TEXT,
+    options TEXT,
+    inputs TEXT,
+    state TEXT,
+    files TEXT,
+    cost REAL,
+    generation_id TEXT
+);
+CREATE INDEX history_by_key ON history (key);
 """
 
 
-@dataclass
+# -- the prompts file ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
 class BatchItem:
+    """One non-blank line of the prompts file."""
+
     key: str
     line: int
     prompt: str | None
-    options: dict[str, Any]
-    error: str | None = None  # the line itself is invalid
+    model: str
+    options: dict[str, Any]  # keyword arguments of `client.generate`
+    inputs: str  # digest of prompt, model and options (of the raw line when it is invalid)
+    error: str | None = None  # the line itself is invalid, or a conflicting duplicate
+    duplicate_of: int | None = None  # the earlier line with the same key
 
 
-def _item(number: int, raw: str) -> BatchItem:
-    fallback = hashlib.sha256(f"{number}:{raw}".encode()).hexdigest()[:16]
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _parse_line(number: int, raw: bytes, default_model: str) -> BatchItem:
+    raw_digest = _digest(raw.strip())
+
+    def invalid(reason: str, key: str | None = None) -> BatchItem:
         return BatchItem(
-            fallback, number, None, {}, f"line {number}: not JSON ({exc.msg} at column {exc.colno})"
+            key or raw_digest,
+            number,
+            None,
+            default_model,
+            {},
+            raw_digest,
+            f"line {number}: {reason}",
         )
+
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return invalid(f"not UTF-8 (byte {exc.start} of the line)")
+    except json.JSONDecodeError as exc:
+        return invalid(f"not JSON ({exc.msg} at column {exc.colno})")
     if isinstance(value, str):
         value = {"prompt": value}
     if not isinstance(value, dict):
-        return BatchItem(
-            fallback, number, None, {}, f"line {number}: expected a string or an object"
-        )
+        return invalid("expected a JSON string or object")
+    raw_id = value.get("id")
+    explicit = None
+    if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) and str(raw_id):
+        explicit = str(raw_id)
+    elif "id" in value:
+        return invalid(f"'id' must be a non-empty string or an integer, got {raw_id!r}")
     prompt = value.get("prompt")
-    key = value.get("id")
-    key = str(key) if isinstance(key, str | int) and str(key) else fallback
-    unknown = set(value) - _OPTION_KEYS - {"prompt", "id"}
-    options = {k: v for k, v in value.items() if k in _OPTION_KEYS}
     if not isinstance(prompt, str) or not prompt.strip():
-        return BatchItem(
-            key, number, None, options, f"line {number}: 'prompt' must be a non-empty string"
-        )
+        return invalid("'prompt' must be a non-empty string", explicit)
+    unknown = set(value) - _LINE_FIELDS
     if unknown:
-        return BatchItem(
-            key, number, prompt, options, f"line {number}: unknown field(s) {sorted(unknown)}"
+        return invalid(
+            f"unknown field(s) {sorted(unknown)}; known: {sorted(_LINE_FIELDS)}", explicit
         )
-    return BatchItem(key, number, prompt, options)
+    model = value.get("model", default_model)
+    if not isinstance(model, str) or not model:
+        return invalid("'model' must be a non-empty string", explicit)
+    options = {
+        _OPTION_FIELDS[name]: option
+        for name, option in value.items()
+        if name in _OPTION_FIELDS and option is not None
+    }
+    inputs = _digest(_canonical({"prompt": prompt, "model": model, "options": options}))
+    return BatchItem(explicit or inputs, number, prompt, model, options, inputs)
 
 
-def read_prompts(path: Path) -> list[BatchItem]:
-    """Each non-blank line of a JSONL file as an item; a bad line is an item that failed."""
-    items = [
-        _item(number, line)
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if line.strip()
-    ]
-    seen: dict[str, int] = {}
-    for item in items:  # keys must be unique: a repeated id is made distinct by its line
-        if item.key in seen:
-            item.key = f"{item.key}-line{item.line}"
-        seen[item.key] = item.line
-    return items
+def scan_prompts(path: Path, default_model: str) -> Generator[BatchItem, None, None]:
+    """Each non-blank line of a JSONL file as an item, read only as far as it is consumed.
+
+    A line is a JSON string (the prompt) or an object with "prompt" and
+    optionally "id", "model" (else `default_model`) and the options in
+    `_OPTION_FIELDS`. An invalid line is an item with `error` set. A key seen
+    before gives `duplicate_of` (the first line with it); when the inputs
+    differ too, the item is a conflicting duplicate and gets an `error`.
+    """
+    seen: dict[str, tuple[int, str]] = {}
+    with path.open("rb") as file:
+        for number, raw in enumerate(file, 1):
+            if not raw.strip():
+                continue
+            item = _parse_line(number, raw, default_model)
+            first = seen.setdefault(item.key, (number, item.inputs))
+            if first[0] == number:
+                yield item
+            elif first[1] == item.inputs:
+                yield replace(item, duplicate_of=first[0])
+            else:
+                conflict = f"line {number}: id {item.key!r} is already used by line {first[0]}"
+                yield replace(item, duplicate_of=first[0], error=conflict + " with other inputs")
+
+
+def count_items(path: Path) -> int:
+    """The number of non-blank lines, read without keeping them."""
+    with path.open("rb") as file:
+        return sum(1 for raw in file if raw.strip())
+
+
+def _slug(prompt: str) -> str:
+    """The prompt's first words in lowercase ASCII, joined by dashes, at most ~40 characters."""
+    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    slug = words[0][:_SLUG_CHARS] if words else "image"
+    for word in words[1:]:
+        if len(slug) + 1 + len(word) > _SLUG_CHARS:
+            break
+        slug = f"{slug}-{word}"
+    return slug
+
+
+def _file_name(item: BatchItem, index: int, extension: str) -> str:
+    return safe_filename(f"{_slug(item.prompt or '')}-{item.key}-{index}", extension)
+
+
+# -- the manifest -----------------------------------------------------------------------------
 
 
 def _create_database(path: Path) -> None:
     """Make the manifest whole under a temporary name, then link it into place.
 
     A reader (a second run, a progress monitor) that finds `path` therefore
-    always finds its table; a crash leaves no half-made manifest behind.
+    always finds its tables; a crash leaves no half-made manifest behind.
     """
     fd, temporary = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -112,7 +257,7 @@ def _create_database(path: Path) -> None:
         db = sqlite3.connect(temporary, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file itself
-            db.execute(_SCHEMA)
+            db.executescript(_SCHEMA)
         finally:
             db.close()
         with contextlib.suppress(FileExistsError):  # another process made it first
@@ -121,31 +266,100 @@ def _create_database(path: Path) -> None:
         os.unlink(temporary)
 
 
+Admission = Literal["todo", "changed", "done", "adopted"]
+
+
 class Manifest:
-    """`DIR/manifest.sqlite`: one row per item, committed after every change."""
+    """`DIR/manifest.sqlite`: one row per item, committed after every change.
+
+    An unreadable file or one of another schema raises `ImagegenError`
+    (nothing is migrated: images named by an older version cannot be matched).
+    """
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         if not path.exists():
             _create_database(path)
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA synchronous=FULL")
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ImagegenError(f"cannot open the manifest {path}: {exc}") from exc
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            self.db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise ImagegenError(
+                f"cannot read the manifest {path} ({exc}); if it is damaged, move it away to "
+                "start over (the images beside it are kept)"
+            ) from exc
+        if version != _SCHEMA_VERSION:
+            self.db.close()
+            raise ImagegenError(
+                f"{path} has manifest schema {version}, this version of openrouter-imagegen "
+                f"reads schema {_SCHEMA_VERSION} only; move it away to start over "
+                "(the images beside it are kept)"
+            )
 
     def close(self) -> None:
         self.db.close()
 
-    def add(self, items: list[BatchItem]) -> None:
-        with self.db:
-            self.db.execute("BEGIN")
-            for item in items:
-                self.db.execute(
-                    "INSERT OR IGNORE INTO items (key, line, prompt, options, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (item.key, item.line, item.prompt, json.dumps(item.options), time.time()),
-                )
+    def row(self, key: str) -> sqlite3.Row | None:
+        self.db.row_factory = sqlite3.Row
+        try:
+            row: sqlite3.Row | None = self.db.execute(
+                "SELECT * FROM items WHERE key = ?", (key,)
+            ).fetchone()
+            return row
+        finally:
+            self.db.row_factory = None
 
-    def state(self, key: str) -> str:
-        row = self.db.execute("SELECT state FROM items WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else "pending"
+    def is_done(self, item: BatchItem) -> bool:
+        row = self.row(item.key)
+        return row is not None and row["inputs"] == item.inputs and row["state"] == "done"
+
+    def admit(self, item: BatchItem) -> Admission:
+        """Record `item` and say what it needs.
+
+        `done`: nothing. `adopted`: its images were written but the run died
+        before marking it done; now it is. `changed`: its id was kept but its
+        inputs changed; the old row went to `history`. `todo`: generate it.
+        """
+        row = self.row(item.key)
+        if row is None:
+            self.db.execute(
+                "INSERT INTO items (key, line, prompt, model, options, inputs, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (item.key, item.line, item.prompt, item.model, _json(item.options), item.inputs,
+                 time.time()),
+            )  # fmt: skip
+            return "todo"
+        if row["inputs"] != item.inputs:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.execute(
+                    "INSERT INTO history (key, replaced_at, prompt, model, options, inputs, "
+                    "state, files, cost, generation_id) SELECT key, ?, prompt, model, options, "
+                    "inputs, state, files, cost, generation_id FROM items WHERE key = ?",
+                    (time.time(), item.key),
+                )
+                self.db.execute(
+                    "UPDATE items SET line = ?, prompt = ?, model = ?, options = ?, inputs = ?, "
+                    "state = 'pending', attempts = 0, files = '[]', error = NULL, usage = NULL, "
+                    "cost = NULL, generation_id = NULL, updated_at = ? WHERE key = ?",
+                    (item.line, item.prompt, item.model, _json(item.options), item.inputs,
+                     time.time(), item.key),
+                )  # fmt: skip
+            return "changed"
+        if row["state"] == "done":
+            return "done"
+        files = json.loads(row["files"])
+        directory = self.path.parent
+        if row["state"] == "writing" and all((directory / name).is_file() for name in files):
+            self.done(item.key)
+            return "adopted"
+        self.db.execute("UPDATE items SET line = ? WHERE key = ?", (item.line, item.key))
+        return "todo"
 
     def start(self, key: str) -> None:
         self.db.execute(
@@ -154,13 +368,20 @@ class Manifest:
             (time.time(), key),
         )
 
-    def done(
+    def writing(
         self, key: str, files: list[str], usage: Any, cost: float | None, generation_id: str | None
     ) -> None:
+        """Paid for: what was bought and where it is about to be written."""
         self.db.execute(
-            "UPDATE items SET state = 'done', files = ?, usage = ?, cost = ?, error = NULL, "
+            "UPDATE items SET state = 'writing', files = ?, usage = ?, cost = ?, "
             "generation_id = ?, updated_at = ? WHERE key = ?",
-            (json.dumps(files), json.dumps(usage), cost, generation_id, time.time(), key),
+            (_json(files), _json(usage), cost, generation_id, time.time(), key),
+        )
+
+    def done(self, key: str) -> None:
+        self.db.execute(
+            "UPDATE items SET state = 'done', error = NULL, updated_at = ? WHERE key = ?",
+            (time.time(), key),
         )
 
     def failed(self, key: str, error: str) -> None:
@@ -169,44 +390,46 @@ class Manifest:
             (error, time.time(), key),
         )
 
-    def rows(self) -> list[sqlite3.Row]:
-        self.db.row_factory = sqlite3.Row
+    def release(self, key: str) -> None:
+        """Back to pending: started, but neither done nor failed (a retry left for later)."""
+        self.db.execute(
+            "UPDATE items SET state = 'pending', updated_at = ? WHERE key = ?", (time.time(), key)
+        )
+
+    def superseded_files(self, key: str, current: list[str]) -> set[str]:
+        """Files of earlier inputs of `key` that `current` did not overwrite."""
+        rows = self.db.execute("SELECT files FROM history WHERE key = ?", (key,))
+        return {name for (files,) in rows for name in json.loads(files or "[]")} - set(current)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# -- the lock ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold `DIR/.imagegen.lock` exclusively, with this process's pid in it.
+
+    Raises `BlockingIOError` naming the holder when another process has it.
+    The file stays after the run: removing it would let two runs lock two files.
+    """
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
         try:
-            return list(self.db.execute("SELECT * FROM items ORDER BY line"))
-        finally:
-            self.db.row_factory = None
-
-
-@dataclass
-class BatchReport:
-    total: int = 0
-    done: int = 0
-    failed: int = 0
-    skipped: int = 0  # already done before this run
-    images: int = 0
-    seconds: float = 0.0
-    cost: float = 0.0
-    tokens: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-
-
-class _RateLimiter:
-    """At most `rate` request starts per second (None: unlimited)."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self.next_start = 0.0
-        self.lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        async with self.lock:
-            now = time.monotonic()
-            delay = self.next_start - now
-            self.next_start = max(now, self.next_start) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise BlockingIOError(
+                errno.EWOULDBLOCK, f"{directory} is in use by another batch (pid {holder})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
@@ -217,90 +440,447 @@ def _remove_stale_temporaries(directory: Path) -> None:
                 stale.unlink()
 
 
+# -- the run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchReport:
+    """What a run did; filled in as it goes, so an interrupted caller still has it."""
+
+    total: int = 0  # non-blank lines
+    done: int = 0  # generated by this run
+    before: int = 0  # done by an earlier run
+    adopted: int = 0  # written by an earlier run that died before recording them
+    duplicates: int = 0  # identical to an earlier line: skipped
+    failed: int = 0
+    images: int = 0
+    cost: float = 0.0  # USD spent by this run
+    tokens: int = 0
+    seconds: float = 0.0
+    concurrency: int = 0  # the current limit: lowered by rate limits, regained on success
+    stopped: str | None = None  # why no more items were started
+    fatal: bool = False  # the stop was an error (bad key, no credits, disk), not the budget
+    failures: list[tuple[str, str]] = field(default_factory=list)  # the first few only
+    changed: list[str] = field(default_factory=list)  # the first few only
+    changed_count: int = 0
+    warnings: list[str] = field(default_factory=list)  # the first few only
+
+    @property
+    def not_started(self) -> int:
+        """Lines neither done, failed nor skipped (a stopped or interrupted run)."""
+        accounted = self.done + self.before + self.adopted + self.duplicates + self.failed
+        return max(self.total - accounted, 0)
+
+
+def _keep(messages: list[Any], message: Any) -> None:
+    if len(messages) < _KEPT_MESSAGES:
+        messages.append(message)
+
+
+class _RateLimiter:
+    """At most `rate` request starts per second (None: unlimited)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self.next_start = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        delay = self.next_start - now
+        self.next_start = max(now, self.next_start) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def _stop_reason(exc: Exception, directory: Path) -> str | None:
+    """Why `exc` must stop the whole batch (every later item would fail the same way)."""
+    if isinstance(exc, AuthenticationError):
+        return f"the API key was refused ({exc})"
+    if isinstance(exc, PermissionDeniedError):
+        return f"permission denied ({exc})"
+    if isinstance(exc, InsufficientCreditsError):
+        return f"out of credits ({exc})"
+    if isinstance(exc, OSError) and exc.errno in _DIRECTORY_ERRNOS:
+        return f"cannot write to {directory}: {exc.strerror}"
+    return None
+
+
+def _estimate_of(
+    estimate: Callable[[BatchItem], float | None] | None, item: BatchItem
+) -> float | None:
+    """The estimated cost of `item` in USD; None when unknown, also when estimating failed."""
+    if estimate is None:
+        return None
+    try:
+        return estimate(item)
+    except Exception:  # an estimate is advice: its failure must not fail the item or the run
+        return None
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Engine:
+    """Starts items while there is room, budget and no reason to stop; records each outcome."""
+
+    def __init__(
+        self,
+        source: Path,
+        directory: Path,
+        manifest: Manifest,
+        *,
+        client: Any,
+        default_model: str,
+        concurrency: int,
+        rate: float | None,
+        budget: float | None,
+        estimate: Callable[[BatchItem], float | None] | None,
+        report: BatchReport,
+        on_progress: Callable[[BatchReport], None],
+    ) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.client = client
+        self.concurrency = concurrency
+        self.limiter = _RateLimiter(rate)
+        self.budget = budget
+        self.estimate = estimate
+        self.report = report
+        self.on_progress = on_progress
+        self.items = scan_prompts(source, default_model)
+        self.exhausted = False
+        self.running: dict[asyncio.Task[None], float] = {}  # each with its cost estimate
+        self.retries: list[tuple[float, int, BatchItem]] = []  # heap by due time, then line
+        self.requeued: dict[str, int] = {}
+        self.highest_cost = 0.0  # the estimate of an item with none of its own
+        self.over_budget = False
+        report.concurrency = concurrency
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await self._fill()
+                room = self.report.stopped is None and len(self.running) < self.report.concurrency
+                wait = None
+                if room and self.retries:
+                    wait = max(self.retries[0][0] - time.monotonic(), 0.0)
+                if not self.running:
+                    if wait is None or self.report.stopped:
+                        break
+                    await asyncio.sleep(wait)
+                    continue
+                timeout = _TICK_SECONDS if wait is None else min(wait, _TICK_SECONDS)
+                finished, _ = await asyncio.wait(
+                    self.running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in finished:
+                    del self.running[task]
+                    task.result()  # only a manifest error gets here: it ends the run
+                self.on_progress(self.report)
+            if self.report.stopped:
+                self._account_for_the_rest()
+            if self.over_budget and not self.report.fatal:  # with what the last ones cost
+                self.report.stopped = self._budget_reached()
+        finally:
+            for task in self.running:
+                task.cancel()
+            await asyncio.gather(*self.running, return_exceptions=True)
+            self.items.close()
+        self.on_progress(self.report)
+
+    async def _fill(self) -> None:
+        while self.report.stopped is None and len(self.running) < self.report.concurrency:
+            item = self._next()
+            if item is None:
+                return
+            estimate = self._estimate(item)
+            in_flight = sum(self.running.values())
+            if self.budget is not None and self.report.cost + in_flight + estimate > self.budget:
+                self.over_budget = True
+                self.report.stopped = self._budget_reached()
+                return
+            await self.limiter.wait()
+            self.manifest.start(item.key)
+            self.running[asyncio.create_task(self._attempt(item))] = estimate
+
+    def _budget_reached(self) -> str:
+        return f"budget of ${self.budget or 0:.4f} reached (${self.report.cost:.4f} spent)"
+
+    def _estimate(self, item: BatchItem) -> float:
+        known = _estimate_of(self.estimate, item)
+        return self.highest_cost if known is None else known
+
+    def _next(self) -> BatchItem | None:
+        """A retry that is due, else the next line that needs generating."""
+        if self.retries and self.retries[0][0] <= time.monotonic():
+            return heapq.heappop(self.retries)[2]
+        # Waiting retries count against the read-ahead: persistent rate limits must not
+        # pull the whole file into memory.
+        held = len(self.retries) + len(self.running)
+        while not self.exhausted and held < _HELD_PER_SLOT * self.concurrency:
+            item = next(self.items, None)
+            if item is None:
+                self.exhausted = True
+            elif self._admit(item):
+                return item
+        return None
+
+    def _admit(self, item: BatchItem) -> bool:
+        """Record `item`; True when it must be generated."""
+        report = self.report
+        if item.duplicate_of is not None:
+            if item.error:
+                _keep(report.warnings, f"{item.error}: failed")
+                self._count_failure(item, item.error)
+            else:
+                _keep(
+                    report.warnings, f"line {item.line} repeats line {item.duplicate_of}: skipped"
+                )
+                report.duplicates += 1
+            return False
+        admission = self.manifest.admit(item)
+        if admission == "done":
+            report.before += 1
+            return False
+        if admission == "adopted":
+            report.adopted += 1
+            return False
+        if admission == "changed":
+            report.changed_count += 1
+            _keep(report.changed, f"{item.key} (line {item.line})")
+        if item.error:
+            self.manifest.failed(item.key, item.error)
+            self._count_failure(item, item.error)
+            return False
+        return True
+
+    def _count_failure(self, item: BatchItem, reason: str) -> None:
+        self.report.failed += 1
+        _keep(self.report.failures, (item.key, reason))
+
+    async def _attempt(self, item: BatchItem) -> None:
+        # Whatever goes wrong with one item is that item's failure, except the manifest
+        # itself failing: then nothing can be recorded, and the run ends.
+        try:
+            await self._generate(item)
+        except sqlite3.Error:
+            raise
+        except asyncio.CancelledError:  # interrupted while waiting for the answer
+            with contextlib.suppress(sqlite3.Error):
+                self.manifest.release(item.key)
+            raise
+        except Exception as exc:
+            self._failed(item, exc)
+
+    async def _generate(self, item: BatchItem) -> None:
+        assert item.prompt is not None
+        response = await self.client.generate(item.prompt, model=item.model, **item.options)
+        usage = response.usage
+        cost = float(usage.cost) if usage is not None and usage.cost is not None else None
+        self.report.cost += cost or 0.0
+        self.highest_cost = max(self.highest_cost, cost or 0.0)
+        usage_data = usage.to_dict() if usage is not None else None
+        self.report.tokens += (usage_data or {}).get("total_tokens") or 0
+        images = response.images(strict=True)
+        if not images:
+            raise ImagegenError("the response held no image")
+        files = [_file_name(item, index, image.extension) for index, image in enumerate(images)]
+        self.manifest.writing(item.key, files, usage_data, cost, response.generation_id)
+        for name, image in zip(files, images, strict=True):
+            write_atomic(self.directory / name, image.data, overwrite=True)
+        self.manifest.done(item.key)
+        for stale in self.manifest.superseded_files(item.key, files):
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / stale).unlink()
+        self.requeued.pop(item.key, None)
+        self.report.done += 1
+        self.report.images += len(files)
+        self.report.concurrency = min(self.concurrency, self.report.concurrency + 1)
+
+    def _failed(self, item: BatchItem, exc: Exception) -> None:
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(exc, RateLimitError) or (
+            isinstance(exc, InsufficientCreditsError) and retry_after is not None
+        ):
+            self.report.concurrency = max(1, self.report.concurrency // 2)
+            tries = self.requeued.get(item.key, 0) + 1
+            if self.report.stopped is not None:
+                self.manifest.release(item.key)  # left for the next run
+                return
+            if tries <= _RATE_LIMIT_RETRIES:
+                self.requeued[item.key] = tries
+                self.manifest.release(item.key)
+                wait = retry_after if retry_after is not None else min(2.0**tries, 30.0)
+                heapq.heappush(self.retries, (time.monotonic() + wait, item.line, item))
+                return
+        reason = _stop_reason(exc, self.directory)
+        if reason is not None and not self.report.fatal:
+            self.report.stopped, self.report.fatal = reason, True
+        self.requeued.pop(item.key, None)
+        message = _describe(exc)
+        self.manifest.failed(item.key, message)
+        self._count_failure(item, message)
+
+    def _account_for_the_rest(self) -> None:
+        """After a stop: the lines never read that were done before, or skippable duplicates."""
+        for item in self.items:
+            if item.duplicate_of is not None and item.error is None:
+                self.report.duplicates += 1
+            elif item.duplicate_of is None and self.manifest.is_done(item):
+                self.report.before += 1
+
+
+def _index_entry(item: BatchItem, manifest: Manifest) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "key": item.key,
+        "prompt": item.prompt,
+        "model": item.model,
+        "files": [],
+        "status": "pending",
+        "cost_usd": None,
+        "generation_id": None,
+        "error": item.error,
+    }
+    if item.duplicate_of is not None:
+        entry["status"] = "failed" if item.error else "duplicate"
+        entry["error"] = item.error or f"line {item.line} repeats line {item.duplicate_of}"
+        return entry
+    row = manifest.row(item.key)
+    if row is None or row["inputs"] != item.inputs:
+        return entry
+    if row["state"] in ("done", "failed"):
+        entry["status"] = row["state"]
+    if row["state"] == "done":
+        entry["files"] = json.loads(row["files"])
+    entry |= {"cost_usd": row["cost"], "generation_id": row["generation_id"], "error": row["error"]}
+    return entry
+
+
+def write_index(source: Path, directory: Path, manifest: Manifest, default_model: str) -> None:
+    """`DIR/index.jsonl`: one line per line of the prompts file, replaced atomically."""
+    fd, temporary = tempfile.mkstemp(prefix=".imagegen-", suffix=".tmp", dir=directory)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            os.fchmod(file.fileno(), 0o666 & ~umask)  # for people: not private like a temporary
+            for item in scan_prompts(source, default_model):
+                file.write(json.dumps(_index_entry(item, manifest)) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, directory / INDEX_NAME)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
 async def run_batch(
-    items: list[BatchItem],
+    source: Path,
     directory: Path,
     *,
-    client_options: dict[str, Any],
+    client: Any,
     default_model: str,
     concurrency: int,
-    rate: float | None,
-    on_progress: Callable[[BatchReport], None],
+    report: BatchReport,
+    on_progress: Callable[[BatchReport], None] = lambda report: None,
+    rate: float | None = None,
+    budget: float | None = None,
+    estimate: Callable[[BatchItem], float | None] | None = None,
 ) -> BatchReport:
-    """Generate every item not yet done; returns what happened."""
-    from openrouter_imagegen.client import AsyncImageClient
+    """Generate every item of the prompts file `source` not yet done, into `directory`.
 
-    directory.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(directory)
-    manifest = Manifest(directory / "manifest.sqlite")
-    report = BatchReport(total=len(items))
+    `client` is an open `AsyncImageClient`. At most `concurrency` requests
+    run at once, fewer after a rate limit (halved, then regained one per
+    success). With `budget` (USD), no item starts when this run's spending,
+    the estimates of the items in flight and its own estimate (`estimate`,
+    else the highest cost seen so far) would pass it. A bad key, a refusal,
+    no credits or a full disk stop new items at once; those in flight finish.
+
+    Raises `BlockingIOError` when another run holds the directory, and
+    `ImagegenError` when the manifest is unusable. `report` is filled in
+    place and also returned; `DIR/index.jsonl` is rewritten at the end,
+    also when the run is cancelled.
+    """
     started = time.monotonic()
-    try:
-        manifest.add(items)
-        todo = []
-        for item in items:
-            if manifest.state(item.key) == "done":
-                report.skipped += 1
-            elif item.error is not None:
-                manifest.failed(item.key, item.error)
-                report.failed += 1
-                report.failures.append((item.key, item.error))
-            else:
-                todo.append(item)
-        on_progress(report)
-        gate = asyncio.Semaphore(concurrency)
-        limiter = _RateLimiter(rate)
-        async with AsyncImageClient(**client_options) as client:
-
-            async def one(item: BatchItem) -> None:
-                async with gate:
-                    await limiter.wait()
-                    manifest.start(item.key)
-                    try:
-                        files, response = await _generate(client, item, directory, default_model)
-                    except (ImagegenError, OSError) as exc:
-                        message = f"{type(exc).__name__}: {exc}"
-                        manifest.failed(item.key, message)
-                        report.failed += 1
-                        report.failures.append((item.key, message))
-                    else:
-                        usage = response.usage.to_dict() if response.usage else None
-                        cost = response.usage.cost if response.usage else None
-                        manifest.done(item.key, files, usage, cost, response.id)
-                        report.done += 1
-                        report.images += len(files)
-                    on_progress(report)
-
-            await asyncio.gather(*(one(item) for item in todo))
-        for row in manifest.rows():
-            if row["state"] == "done":
-                report.cost += row["cost"] or 0.0
-                usage = json.loads(row["usage"] or "null") or {}
-                report.tokens += usage.get("total_tokens") or 0
-    finally:
-        manifest.close()
-        report.seconds = time.monotonic() - started
+    report.total = count_items(source)
+    directory.mkdir(parents=True, exist_ok=True)
+    with _locked(directory):
+        _remove_stale_temporaries(directory)
+        manifest = Manifest(directory / MANIFEST_NAME)
+        completed = False
+        try:
+            engine = _Engine(
+                source, directory, manifest, client=client, default_model=default_model,
+                concurrency=concurrency, rate=rate, budget=budget, estimate=estimate,
+                report=report, on_progress=on_progress,
+            )  # fmt: skip
+            try:
+                await engine.run()
+                completed = True
+            finally:
+                report.seconds = time.monotonic() - started
+                try:
+                    write_index(source, directory, manifest, default_model)
+                except (OSError, sqlite3.Error):
+                    if completed:  # else the error already on its way matters more
+                        raise
+        except sqlite3.Error as exc:
+            raise ImagegenError(f"the manifest {manifest.path} failed: {exc}") from exc
+        finally:
+            manifest.close()
     return report
 
 
-async def _generate(
-    client: Any, item: BatchItem, directory: Path, default_model: str
-) -> tuple[list[str], Any]:
-    options = dict(item.options)
-    model = options.pop("model", None) or default_model
-    output_format = options.pop("format", None)
-    endpoint = options.pop("endpoint", "responses")
-    assert item.prompt is not None
-    response = await client.generate(
-        item.prompt, model=model, output_format=output_format, endpoint=endpoint, **options
-    )
-    images = response.images(strict=True)
-    if not images:
-        raise ImagegenError("the response held no image")
-    files = []
-    for index, image in enumerate(images):
-        # Deterministic names: a regenerated item replaces its own files, never adds more.
-        name = safe_filename(f"{item.key}-{index}", image.extension)
-        path = image.save(directory / name, overwrite=True)
-        files.append(path.name)
-    return files, response
+# -- the dry run --------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchPlan:
+    """What `run_batch` would do, counted without sending anything."""
+
+    total: int = 0
+    to_generate: int = 0
+    before: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    cost: float = 0.0  # the sum of the estimates known
+    unestimated: int = 0  # items to generate with no estimate
+
+
+def plan_batch(
+    source: Path,
+    directory: Path,
+    *,
+    default_model: str,
+    estimate: Callable[[BatchItem], float | None] | None,
+) -> BatchPlan:
+    """Count the items and their estimated cost; reads the manifest if there is one."""
+    path = directory / MANIFEST_NAME
+    manifest = Manifest(path) if path.exists() else None
+    plan = BatchPlan()
+    try:
+        for item in scan_prompts(source, default_model):
+            plan.total += 1
+            if item.duplicate_of is not None and item.error is None:
+                plan.duplicates += 1
+            elif item.error is not None:
+                plan.invalid += 1
+            elif manifest is not None and manifest.is_done(item):
+                plan.before += 1
+            else:
+                plan.to_generate += 1
+                known = _estimate_of(estimate, item)
+                if known is None:
+                    plan.unestimated += 1
+                else:
+                    plan.cost += known
+    except sqlite3.Error as exc:
+        raise ImagegenError(f"the manifest {path} failed: {exc}") from exc
+    finally:
+        if manifest is not None:
+            manifest.close()
+    return plan
