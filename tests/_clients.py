@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -20,6 +21,9 @@ import httpx
 from openrouter_imagegen.client import AsyncImageClient, AsyncImageStream, ImageClient
 
 Kind = Literal["sync", "async"]
+# Makes a client of a test's kind: `client_for(base_url, fault=None, **options)`.
+ClientFactory = Callable[..., Any]
+KEY = "sk-or-test-secret-key-0123456789"
 
 
 class AsyncStreamDriver:
@@ -115,21 +119,32 @@ def http_client(kind: Kind, transport: Any) -> httpx.Client | httpx.AsyncClient:
 
 
 class CountingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """A real transport that counts the POSTs it sends, by path: what a server would receive."""
+    """A real transport that records every request it sends: what a server receives."""
 
     def __init__(self) -> None:
         self._sync = httpx.HTTPTransport()
         self._async = httpx.AsyncHTTPTransport()
-        self.posts: list[str] = []
+        self.requests: list[httpx.Request] = []
+
+    @property
+    def posts(self) -> list[str]:
+        """The paths POSTed to, in order (the generations, which are paid for)."""
+        return [r.url.path for r in self.requests if r.method == "POST"]
+
+    @property
+    def gets(self) -> list[str]:
+        return [r.url.path for r in self.requests if r.method == "GET"]
+
+    def bodies(self) -> list[Any]:
+        """The JSON bodies POSTed, in order."""
+        return [json.loads(r.content) for r in self.requests if r.method == "POST"]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST":
-            self.posts.append(request.url.path)
+        self.requests.append(request)
         return self._sync.handle_request(request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST":
-            self.posts.append(request.url.path)
+        self.requests.append(request)
         return await self._async.handle_async_request(request)
 
     def close(self) -> None:

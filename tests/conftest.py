@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _clients import KEY, ClientFactory, Kind, make_client
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
@@ -25,3 +26,23 @@ def load_reference_spec(name: str) -> Any:
         pytest.skip(f"reference spec {path} is absent (it ships beside the repo in CI only)")
     yaml = pytest.importorskip("yaml")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> Kind:
+    """Every client test runs against both clients."""
+    value: Kind = request.param
+    return value
+
+
+@pytest.fixture
+def client_for(kind: Kind) -> ClientFactory:
+    """Makes a client of this test's kind against `base_url`, with a fault asked for."""
+
+    def make(base_url: str, fault: str | None = None, **options: Any) -> Any:
+        headers = {"X-Emulator-Fault": fault} if fault else {}
+        options.setdefault("retry_backoff", 0.01)
+        options.setdefault("api_key", KEY)
+        return make_client(kind, base_url=base_url, default_headers=headers, **options)
+
+    return make

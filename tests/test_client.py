@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -34,11 +33,10 @@ from openrouter_imagegen.client._retry import parse_retry_after
 pytest.importorskip("starlette")
 pytest.importorskip("PIL")
 
-from _clients import CountingTransport, Kind, http_client, make_client
+from _clients import KEY, ClientFactory, CountingTransport, Kind, http_client, make_client
 
 from openrouter_imagegen.emulator import run
 
-KEY = "sk-or-test-secret-key-0123456789"
 MODEL = "openai/gpt-5-image"
 
 
@@ -48,28 +46,6 @@ def server() -> Iterator[str]:
         yield base_url
 
 
-ClientFactory = Callable[..., Any]
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> Kind:
-    """Every client test runs against both clients."""
-    value: Kind = request.param
-    return value
-
-
-@pytest.fixture
-def client_for(kind: Kind) -> ClientFactory:
-    """Makes a client of this test's kind against `base_url`, with a fault asked for."""
-
-    def make(base_url: str, fault: str | None = None, **options: Any) -> Any:
-        headers = {"X-Emulator-Fault": fault} if fault else {}
-        options.setdefault("retry_backoff", 0.01)
-        return make_client(kind, api_key=KEY, base_url=base_url, default_headers=headers, **options)
-
-    return make
-
-
 # -- generate -----------------------------------------------------------------------
 
 
@@ -77,7 +53,9 @@ def test_generate_returns_typed_image_calls(
     client_for: ClientFactory, server: str, tmp_path: Path
 ) -> None:
     with client_for(server) as client:
-        response = client.generate("a red fox in snow", model=MODEL, size="256x128")
+        response = client.generate(
+            "a red fox in snow", model=MODEL, endpoint="responses", size="256x128"
+        )
     assert isinstance(response, Response)
     assert response.status == "completed"
     (call,) = response.image_generation_calls
@@ -96,7 +74,9 @@ def test_generate_options_reach_the_server(client_for: ClientFactory, server: st
         response = client.generate(
             "a blue square", model="google/gemini-2.5-flash-image", aspect_ratio="16:9", n=2
         )
-        jpeg = client.generate("a blue square", model=MODEL, size="64x64", output_format="jpeg")
+        jpeg = client.generate(
+            "a blue square", model=MODEL, endpoint="responses", size="64x64", output_format="jpeg"
+        )
     images = response.images()
     assert len(images) == 2
     assert all(img.width is not None and img.height is not None for img in images)
@@ -123,7 +103,12 @@ def test_generate_never_mutates_the_callers_dicts() -> None:
 def test_streamed_tool_always_asks_for_one_to_three_partials() -> None:
     for asked, sent in ((0, 1), (1, 1), (3, 3), (9, 3)):
         body = generation_body(
-            "responses", "x", model=MODEL, options={}, stream=True, partial_images=asked
+            "responses",
+            "x",
+            model=MODEL,
+            options={},
+            stream=True,
+            partial_images=asked,
         )
         assert body["tools"][0]["partial_images"] == sent
 
@@ -134,11 +119,11 @@ def test_a_misspelt_option_is_a_type_error_before_any_request(
     transport = CountingTransport()
     with client_for(server, http_client=http_client(kind, transport)) as client:
         with pytest.raises(TypeError, match=r"'sise'.*did you mean 'size'"):
-            client.generate("x", model=MODEL, sise="1x1")
+            client.generate("x", model=MODEL, endpoint="responses", sise="1x1")
         with pytest.raises(TypeError, match="'sise'"):
-            client.stream("x", model=MODEL, sise="1x1")
+            client.stream("x", model=MODEL, endpoint="responses", sise="1x1")
         with pytest.raises(TypeError, match="'qualty'"):
-            client.edit(None, "x", model=MODEL, qualty="high")
+            client.edit(None, "x", model=MODEL, endpoint="responses", qualty="high")
     assert transport.posts == []
 
 
@@ -166,7 +151,9 @@ def test_stream_yields_partials_then_the_final_response(
 ) -> None:
     with (
         client_for(server) as client,
-        client.stream("a lighthouse", model=MODEL, size="64x64", partial_images=partials) as stream,
+        client.stream(
+            "a lighthouse", model=MODEL, endpoint="responses", size="64x64", partial_images=partials
+        ) as stream,
     ):
         updates = list(stream)
         final = stream.final_response()
@@ -177,7 +164,7 @@ def test_stream_yields_partials_then_the_final_response(
     assert final.image_generation_calls[0].image().width == 64
     assert stream.generation_id
     with client_for(server) as client:
-        plain = client.generate("a lighthouse", model=MODEL, size="64x64")
+        plain = client.generate("a lighthouse", model=MODEL, endpoint="responses", size="64x64")
     assert plain.images()[0].data == final.images()[0].data
 
 
@@ -194,7 +181,9 @@ def test_chat_stream_is_normalised(client_for: ClientFactory, server: str) -> No
 def test_truncated_stream_raises_with_what_arrived(client_for: ClientFactory, server: str) -> None:
     with (
         client_for(server, "truncate") as client,
-        client.stream("a tree", model=MODEL, size="64x64", partial_images=2) as stream,
+        client.stream(
+            "a tree", model=MODEL, endpoint="responses", size="64x64", partial_images=2
+        ) as stream,
     ):
         with pytest.raises(StreamError) as info:
             list(stream)
@@ -204,7 +193,7 @@ def test_truncated_stream_raises_with_what_arrived(client_for: ClientFactory, se
 
 def test_reset_stream_is_not_replayed_unless_asked(client_for: ClientFactory, server: str) -> None:
     with client_for(server, "reset") as client:
-        with client.stream("a boat", model=MODEL, size="64x64") as stream:
+        with client.stream("a boat", model=MODEL, endpoint="responses", size="64x64") as stream:
             with pytest.raises(StreamError) as info:
                 list(stream)
         assert isinstance(info.value, APIError)
@@ -213,7 +202,7 @@ def test_reset_stream_is_not_replayed_unless_asked(client_for: ClientFactory, se
 def test_failed_generation_in_a_stream_raises(client_for: ClientFactory, server: str) -> None:
     with (
         client_for(server, "failed") as client,
-        client.stream("a storm", model=MODEL, size="64x64") as stream,
+        client.stream("a storm", model=MODEL, endpoint="responses", size="64x64") as stream,
     ):
         with pytest.raises(StreamError) as info:
             list(stream)
@@ -227,15 +216,28 @@ def test_edit_flow_from_response_call_and_input_images(
     client_for: ClientFactory, server: str, tmp_path: Path
 ) -> None:
     with client_for(server) as client:
-        first = client.generate("a cat", model=MODEL, size="64x64")
-        refined = client.edit(first, "make it blue", model=MODEL, size="64x64")
+        first = client.generate("a cat", model=MODEL, endpoint="responses", size="64x64")
+        refined = client.edit(
+            first, "make it blue", model=MODEL, endpoint="responses", size="64x64"
+        )
         from_call = client.edit(
-            first.image_generation_calls[0], "make it blue", model=MODEL, size="64x64"
+            first.image_generation_calls[0],
+            "make it blue",
+            model=MODEL,
+            endpoint="responses",
+            size="64x64",
         )
         path = first.save_images(tmp_path)[0]
-        from_file = client.edit(None, "add a hat", model=MODEL, images=[path], size="64x64")
+        from_file = client.edit(
+            None, "add a hat", model=MODEL, endpoint="responses", images=[path], size="64x64"
+        )
         from_bytes = client.edit(
-            None, "add a hat", model=MODEL, images=[path.read_bytes()], size="64x64"
+            None,
+            "add a hat",
+            model=MODEL,
+            endpoint="responses",
+            images=[path.read_bytes()],
+            size="64x64",
         )
     for response in (refined, from_call, from_file, from_bytes):
         assert response.status == "completed"
@@ -252,7 +254,12 @@ def test_edit_sends_the_earlier_call_back_as_an_input_item() -> None:
     assert body["input"][1]["content"][0] == {"type": "input_text", "text": "bluer"}
     previous = Response(id="resp_9", output=[call])
     body = generation_body(
-        "responses", "x", model=MODEL, options={}, previous=previous, use_previous_response_id=True
+        "responses",
+        "x",
+        model=MODEL,
+        options={},
+        previous=previous,
+        use_previous_response_id=True,
     )
     assert body["previous_response_id"] == "resp_9"
 
@@ -275,7 +282,7 @@ def test_status_faults_raise_typed_errors_after_retries(
     client_for: ClientFactory, server: str, fault: str, error: type[APIError]
 ) -> None:
     with client_for(server, fault, max_retries=1) as client, pytest.raises(error) as info:
-        client.generate("x", model=MODEL, size="64x64")
+        client.generate("x", model=MODEL, endpoint="responses", size="64x64")
     assert info.value.status_code is not None
     assert info.value.body is not None
     assert info.value.generation_id
@@ -286,14 +293,14 @@ def test_status_faults_raise_typed_errors_after_retries(
 
 def test_bad_request_carries_openrouters_message(client_for: ClientFactory, server: str) -> None:
     with client_for(server) as client, pytest.raises(BadRequestError) as info:
-        client.generate("x", model=MODEL, size="9000x9000")
+        client.generate("x", model=MODEL, endpoint="responses", size="9000x9000")
     assert "size" in str(info.value)
     assert info.value.status_code == 400
 
 
 def test_unknown_model_is_not_found(client_for: ClientFactory, server: str) -> None:
     with client_for(server) as client, pytest.raises(NotFoundError):
-        client.generate("x", model="nobody/no-such-model", size="64x64")
+        client.generate("x", model="nobody/no-such-model", endpoint="responses", size="64x64")
 
 
 def test_wrong_key_is_an_authentication_error_and_never_shown(
@@ -303,7 +310,7 @@ def test_wrong_key_is_an_authentication_error_and_never_shown(
     caplog.set_level(logging.DEBUG)
     client = make_client(kind, api_key=wrong, base_url=server, max_retries=0)
     with client, pytest.raises(AuthenticationError) as info:
-        client.generate("x", model=MODEL, size="64x64")
+        client.generate("x", model=MODEL, endpoint="responses", size="64x64")
     texts = [str(info.value), repr(info.value), repr(client), str(info.value.body), caplog.text]
     for text in texts:
         assert wrong not in text
@@ -316,10 +323,10 @@ def test_key_never_appears_in_repr_errors_or_logs(
     caplog.set_level(logging.DEBUG)
     with client_for(server, "500", max_retries=1) as client:
         with pytest.raises(ServerError) as info:
-            client.generate("x", model=MODEL, size="64x64")
+            client.generate("x", model=MODEL, endpoint="responses", size="64x64")
         assert KEY not in repr(client)
     with client_for(server) as client:
-        client.generate("x", model=MODEL, size="64x64")
+        client.generate("x", model=MODEL, endpoint="responses", size="64x64")
     for text in (str(info.value), repr(info.value), caplog.text, repr(info.value.__dict__)):
         assert KEY not in text
 
@@ -328,7 +335,9 @@ def test_retries_recover_from_server_level_faults(client_for: ClientFactory) -> 
     with run(faults=("500", "502", "503", "429"), fault_rate=0.3, seed=7) as base_url:
         with client_for(base_url, max_retries=10) as client:
             for i in range(12):
-                response = client.generate(f"recovery {i}", model=MODEL, size="64x64")
+                response = client.generate(
+                    f"recovery {i}", model=MODEL, endpoint="responses", size="64x64"
+                )
                 assert response.images()
 
 
@@ -341,7 +350,7 @@ def test_a_generation_cut_after_sending_is_sent_once_and_says_it_may_be_billed(
         server, fault, timeout=0.5, max_retries=3, http_client=http_client(kind, transport)
     ) as client:
         with pytest.raises(APIConnectionError, match="may have run and been billed") as info:
-            client.generate("x", model=MODEL, size="64x64")
+            client.generate("x", model=MODEL, endpoint="responses", size="64x64")
     assert transport.posts == ["/api/v1/responses"]  # exactly one generation request
     assert info.value.request_sent
     if error is not None:
@@ -359,18 +368,20 @@ def test_retry_unsafe_opts_in_to_retrying_a_cut_generation(
         retry_unsafe=True,
         http_client=http_client(kind, transport),
     ) as client:
-        assert client.generate(f"unsafe but asked for ({kind})", model=MODEL, size="32x32").images()
+        assert client.generate(
+            f"unsafe but asked for ({kind})", model=MODEL, endpoint="responses", size="32x32"
+        ).images()
     assert transport.posts == ["/api/v1/responses"] * 3
 
 
 def test_slow_first_byte_still_succeeds(client_for: ClientFactory, server: str) -> None:
     with client_for(server, "slow") as client:
-        assert client.generate("x", model=MODEL, size="64x64").images()
+        assert client.generate("x", model=MODEL, endpoint="responses", size="64x64").images()
 
 
 def test_failed_call_in_a_plain_response(client_for: ClientFactory, server: str) -> None:
     with client_for(server, "failed") as client:
-        response = client.generate("x", model=MODEL, size="64x64")
+        response = client.generate("x", model=MODEL, endpoint="responses", size="64x64")
     assert [c.status for c in response.image_generation_calls] == ["failed"]
     with pytest.warns(ImageSkippedWarning, match="failed"):
         assert response.images() == []
@@ -384,7 +395,7 @@ def test_nothing_listening_is_a_connection_error_retried_as_safe(
         "http://127.0.0.1:9/api/v1", max_retries=2, http_client=http_client(kind, transport)
     ) as client:
         with pytest.raises(APIConnectionError) as info:
-            client.generate("x", model=MODEL)
+            client.generate("x", model=MODEL, endpoint="responses")
     assert not info.value.request_sent  # never reached a server: retrying was safe
     assert len(transport.posts) == 3
     assert "billed" not in str(info.value)
@@ -433,7 +444,7 @@ def test_injected_http_client_and_remote_results_fetch_through_it(
 
     http = http_client(kind, httpx.MockTransport(handler))
     with client_for("https://openrouter.test/api/v1", http_client=http) as client:
-        response = client.generate("x", model=MODEL)
+        response = client.generate("x", model=MODEL, endpoint="responses")
         call = response.image_generation_calls[0]
         with pytest.raises(ImageIsRemoteError):
             call.image()
@@ -451,11 +462,16 @@ def test_injected_http_client_and_remote_results_fetch_through_it(
 async def test_the_async_client_awaited_natively(server: str) -> None:
     # Every other test drives the async client from sync code; here it runs in a real loop.
     async with AsyncImageClient(api_key=KEY, base_url=server) as client:
-        response = await client.generate("an owl", model=MODEL, size="64x64")
-        async with client.stream("an owl", model=MODEL, size="64x64", partial_images=3) as stream:
+        response = await client.generate("an owl", model=MODEL, endpoint="responses", size="64x64")
+        async with client.stream(
+            "an owl", model=MODEL, endpoint="responses", size="64x64", partial_images=3
+        ) as stream:
             previews = [u.partial_image async for u in stream if u.partial_image is not None]
             final = await stream.final_response()
-        bare = [u.event.type async for u in client.stream("bare", model=MODEL, size="32x32")]
+        bare = [
+            u.event.type
+            async for u in client.stream("bare", model=MODEL, endpoint="responses", size="32x32")
+        ]
     assert len(previews) == 3
     assert final.images()[0].data == response.images()[0].data
     assert (bare[0], bare[-1]) == ("response.created", "response.completed")
@@ -466,13 +482,19 @@ def test_broken_streams_are_replayed_only_when_asked(client_for: ClientFactory) 
         with client_for(base_url, max_retries=12) as client:
             for i in range(4):
                 with client.stream(
-                    f"replayed {i}", model=MODEL, size="32x32", replay_on_failure=True
+                    f"replayed {i}",
+                    model=MODEL,
+                    endpoint="responses",
+                    size="32x32",
+                    replay_on_failure=True,
                 ) as stream:
                     final = stream.final_response()
                 assert final.images()[0].width == 32
             failures = 0
             for i in range(6):
-                with client.stream(f"not replayed {i}", model=MODEL, size="32x32") as stream:
+                with client.stream(
+                    f"not replayed {i}", model=MODEL, endpoint="responses", size="32x32"
+                ) as stream:
                     try:
                         stream.final_response()
                     except StreamError as exc:
@@ -483,7 +505,7 @@ def test_broken_streams_are_replayed_only_when_asked(client_for: ClientFactory) 
 
 def test_streams_iterate_without_a_with_block_too(client_for: ClientFactory, server: str) -> None:
     with client_for(server) as client:
-        updates = list(client.stream("bare", model=MODEL, size="32x32"))
+        updates = list(client.stream("bare", model=MODEL, endpoint="responses", size="32x32"))
     assert updates[0].event.type == "response.created"
     assert updates[-1].response.status == "completed"
 
@@ -493,7 +515,9 @@ def test_final_response_after_a_break_reads_the_same_answer(
 ) -> None:
     transport = CountingTransport()
     with client_for(server, http_client=http_client(kind, transport)) as client:
-        with client.stream("a fox", model=MODEL, size="32x32", partial_images=3) as stream:
+        with client.stream(
+            "a fox", model=MODEL, endpoint="responses", size="32x32", partial_images=3
+        ) as stream:
             for update in stream:
                 if update.partial_image is not None:
                     break  # a user who saw enough of the previews
@@ -512,7 +536,9 @@ def test_a_stream_closed_early_reports_what_arrived(
 ) -> None:
     transport = CountingTransport()
     with client_for(server, http_client=http_client(kind, transport)) as client:
-        with client.stream("a fox", model=MODEL, size="32x32", partial_images=2) as stream:
+        with client.stream(
+            "a fox", model=MODEL, endpoint="responses", size="32x32", partial_images=2
+        ) as stream:
             first = next(iter(stream))
         assert first.event.type == "response.created"
         with pytest.raises(StreamError, match="closed before") as info:
@@ -543,7 +569,7 @@ def test_server_tool_urls_download_through_the_client(
 
     http = http_client(kind, httpx.MockTransport(handler))
     with client_for("https://openrouter.test/api/v1", http_client=http) as client:
-        response = client.generate("x", model="google/gemini-2.5-flash-image")
+        response = client.generate("x", model="google/gemini-2.5-flash-image", endpoint="responses")
         with pytest.raises(ImageIsRemoteError):
             response.images()
         (image,) = client.images(response)
@@ -624,11 +650,15 @@ def test_retries_recover_from_a_fault_that_stops(
 ) -> None:
     # The emulator fails the first two identical requests only: two retries recover.
     with client_for(server, f"{fault}*2", max_retries=2) as client:
-        response = client.generate(f"recovers from {fault} ({kind})", model=MODEL, size="32x32")
+        response = client.generate(
+            f"recovers from {fault} ({kind})", model=MODEL, endpoint="responses", size="32x32"
+        )
     assert response.images()[0].width == 32
     with client_for(server, f"{fault}*2", max_retries=1) as client:
         with pytest.raises(APIError):
-            client.generate(f"gives up on {fault} ({kind})", model=MODEL, size="32x32")
+            client.generate(
+                f"gives up on {fault} ({kind})", model=MODEL, endpoint="responses", size="32x32"
+            )
 
 
 def test_chat_failures_are_failures(client_for: ClientFactory, server: str) -> None:
@@ -650,8 +680,10 @@ def test_a_plain_body_cut_short_is_a_connection_error_not_retried(
     transport = CountingTransport()
     with client_for(server, "truncate", http_client=http_client(kind, transport)) as client:
         with pytest.raises(APIConnectionError, match="ended early") as info:
-            client.generate("cut", model=MODEL, size="32x32")
+            client.generate("cut", model=MODEL, endpoint="responses", size="32x32")
     assert info.value.generation_id
     assert transport.posts == ["/api/v1/responses"]
     with client_for(server, "truncate*1", max_retries=1, retry_unsafe=True) as client:
-        assert client.generate(f"cut once ({kind})", model=MODEL, size="32x32").images()
+        assert client.generate(
+            f"cut once ({kind})", model=MODEL, endpoint="responses", size="32x32"
+        ).images()

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from openrouter_imagegen.client import (
         AsyncImageClient,
         AsyncImageStream,
+        CostEstimate,
         Endpoint,
         GenerationOptions,
         ImageClient,
@@ -66,11 +67,18 @@ if TYPE_CHECKING:
         save_all,
         save_images,
     )
+    from openrouter_imagegen.models.chat_models import ChatModel
     from openrouter_imagegen.models.events import (
         Event,
         ImageGenCallPartialImageEvent,
         UnknownEvent,
         parse_event,
+    )
+    from openrouter_imagegen.models.images import (
+        ImageEndpoint,
+        ImageModel,
+        ImageModelEndpoints,
+        ImagePricingEntry,
     )
     from openrouter_imagegen.models.operations import (
         Output,
@@ -114,6 +122,12 @@ _LAZY = {
     "UnknownEvent": "openrouter_imagegen.models.events",
     "parse_event": "openrouter_imagegen.models.events",
     "Route": "openrouter_imagegen.models.routes",
+    "ChatModel": "openrouter_imagegen.models.chat_models",
+    "ImageEndpoint": "openrouter_imagegen.models.images",
+    "ImageModel": "openrouter_imagegen.models.images",
+    "ImageModelEndpoints": "openrouter_imagegen.models.images",
+    "ImagePricingEntry": "openrouter_imagegen.models.images",
+    "CostEstimate": "openrouter_imagegen.client",
     "AsyncImageClient": "openrouter_imagegen.client",
     "AsyncImageStream": "openrouter_imagegen.client",
     "Endpoint": "openrouter_imagegen.client",
@@ -161,7 +175,9 @@ __all__ = [
     "AsyncImageStream",
     "AuthenticationError",
     "BadRequestError",
+    "ChatModel",
     "ContentCredentialsError",
+    "CostEstimate",
     "DownloadOptions",
     "Endpoint",
     "Event",
@@ -170,10 +186,14 @@ __all__ = [
     "ImageClient",
     "ImageDecodeError",
     "ImageDownloadError",
+    "ImageEndpoint",
     "ImageError",
     "ImageExistsError",
     "ImageGenCallPartialImageEvent",
     "ImageIsRemoteError",
+    "ImageModel",
+    "ImageModelEndpoints",
+    "ImagePricingEntry",
     "ImageSaveError",
     "ImageSkippedWarning",
     "ImageStream",

@@ -25,6 +25,7 @@ from openrouter_imagegen._exceptions import (
 from openrouter_imagegen._public import publish
 from openrouter_imagegen.client._async import AsyncImageClient, AsyncImageStream
 from openrouter_imagegen.client._base import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from openrouter_imagegen.client._catalogue import CostEstimate
 from openrouter_imagegen.client._options import (
     Endpoint,
     GenerationOptions,
@@ -46,6 +47,7 @@ __all__ = [
     "AsyncImageStream",
     "AuthenticationError",
     "BadRequestError",
+    "CostEstimate",
     "Endpoint",
     "GenerationOptions",
     "ImageClient",

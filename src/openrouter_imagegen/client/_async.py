@@ -15,12 +15,26 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
-from openrouter_imagegen._exceptions import APIError, StreamError
+from openrouter_imagegen._exceptions import APIError, NotFoundError, StreamError
 from openrouter_imagegen.client._base import BaseClient, BaseStream
-from openrouter_imagegen.client._options import Endpoint, GenerationOptions, ImageInput
+from openrouter_imagegen.client._catalogue import (
+    CostEstimate,
+    RouteChoice,
+    choose_route,
+    estimate_cost,
+)
+from openrouter_imagegen.client._catalogue import check_parameters as check_model_parameters
+from openrouter_imagegen.client._options import (
+    Endpoint,
+    GenerationOptions,
+    ImageInput,
+    check_options,
+)
 from openrouter_imagegen.client._requests import Previous, generation_body
 from openrouter_imagegen.client._retry import error_from_response, error_from_transport
 from openrouter_imagegen.images import save_all
+from openrouter_imagegen.models.chat_models import ChatModel, ChatModelsList
+from openrouter_imagegen.models.images import ImageModel, ImageModelEndpoints, ImageModelsList
 from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
 from openrouter_imagegen.models.routes import Route
 from openrouter_imagegen.stream import ResponseStream, StreamUpdate
@@ -110,6 +124,100 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
             await answer.aclose()
             raise
 
+    async def _get(self, path: str, parse: Callable[[bytes], _T], **params: str) -> _T:
+        """GET a catalogue resource (retried freely: reading one pays for nothing)."""
+        request = self._get_request(path, params or None)
+        return await self._send(request, lambda answer: parse(answer.content), generation=False)
+
+    # -- the catalogues ----------------------------------------------------------
+
+    async def image_models(self) -> list[ImageModel]:
+        """The Image API's models (`GET /images/models`), cached for `catalogue_ttl`."""
+        models = await self._image_catalogue()
+        if models is None:
+            raise NotFoundError(f"{self.base_url} has no image model catalogue", status_code=404)
+        return models
+
+    async def _image_catalogue(self) -> list[ImageModel] | None:
+        cached = self._image_models.get("")
+        if cached is not None:
+            return cached
+        try:
+            listing = await self._get("/images/models", ImageModelsList.from_json)
+        except NotFoundError:  # a compatible server without the Image API
+            return self._image_models.put("", None)
+        return self._image_models.put("", list(listing.data))
+
+    async def image_model_endpoints(self, model: str) -> ImageModelEndpoints:
+        """The endpoints serving `model` on the Image API: providers, the parameters each
+        accepts, and their pricing lines. Cached for `catalogue_ttl`."""
+        cached = self._endpoints.get(model)
+        if cached is not None:
+            return cached
+        path = self._endpoints_path(model)
+        return self._endpoints.put(model, await self._get(path, ImageModelEndpoints.from_json))
+
+    async def chat_image_models(self) -> list[ChatModel]:
+        """The chat models that output images (`GET /models?output_modalities=image`)."""
+        models = await self._chat_catalogue()
+        return models or []
+
+    async def _chat_catalogue(self) -> list[ChatModel] | None:
+        cached = self._chat_models.get("")
+        if cached is not None:
+            return cached
+        try:
+            listing = await self._get(
+                "/models", ChatModelsList.from_json, output_modalities="image"
+            )
+        except NotFoundError:
+            return self._chat_models.put("", None)
+        return self._chat_models.put("", list(listing.data))
+
+    async def estimate_cost(
+        self, prompt: str, *, model: str, **options: Unpack[GenerationOptions]
+    ) -> CostEstimate:
+        """What generating `prompt` should cost, from the model's Image API pricing
+        lines (per image, per megapixel of the size or tier asked for, per token),
+        before anything is paid. See `CostEstimate`."""
+        check_options(options)
+        models = await self._image_catalogue()
+        if not any(entry.id == model for entry in models or ()):
+            reason = "only models of the Image API publish per-request prices"
+            return CostEstimate(model, None, None, reason=reason)
+        endpoints = await self.image_model_endpoints(model)
+        return estimate_cost(model, endpoints.endpoints, prompt, dict(options))
+
+    async def _choose(self, model: str, endpoint: Endpoint) -> RouteChoice:
+        if endpoint == "auto":
+            return choose_route(model, await self._image_catalogue(), await self._chat_catalogue())
+        if endpoint == "chat":  # ask only for what the model can output
+            for entry in await self._chat_catalogue() or ():
+                if entry.id == model and "image" in entry.output_modalities:
+                    outputs = [m for m in ("image", "text") if m in entry.output_modalities]
+                    return RouteChoice("chat", tuple(outputs))
+        return RouteChoice(endpoint)
+
+    async def _plan(
+        self,
+        prompt: str,
+        model: str,
+        endpoint: Endpoint,
+        options: GenerationOptions,
+        check: bool,
+        **request: Any,
+    ) -> tuple[Route, dict[str, Any]]:
+        """The route and body of a generation, checked against the catalogue first."""
+        choice = await self._choose(model, endpoint)
+        if check and choice.route == "images":
+            endpoints = await self.image_model_endpoints(model)
+            check_model_parameters(model, endpoints.endpoints, options)
+        body = generation_body(
+            choice.route, prompt, model=model, options=options,
+            modalities=choice.modalities, **request,
+        )  # fmt: skip
+        return choice.route, body
+
     # -- generation --------------------------------------------------------------
 
     async def generate(
@@ -117,17 +225,23 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         prompt: str,
         *,
         model: str,
-        endpoint: Endpoint = "responses",
+        endpoint: Endpoint = "auto",
+        check_parameters: bool = True,
         **options: Unpack[GenerationOptions],
     ) -> Response:
         """Generate images from `prompt`; returns the whole `Response`.
 
-        `endpoint` is the route: "responses" (the Responses API), "chat" (chat
-        completions) or "images" (the Image API); every route's images come
-        back as the same `OutputImageGenerationCall`s. See
-        `GenerationOptions` for the options.
+        `endpoint="auto"` sends a model of the Image API's catalogue there
+        and any other image model to chat completions, asking for the
+        modalities it outputs; "images", "chat" or "responses" choose
+        yourself. Every route's images come back as the same
+        `OutputImageGenerationCall`s. On the Image API, an option the model
+        does not accept raises `UnsupportedParameterError` before anything is
+        sent, unless `check_parameters=False`. See `GenerationOptions`.
         """
-        return await self._generate(prompt, model, endpoint, options)
+        check_options(options)
+        route, body = await self._plan(prompt, model, endpoint, options, check_parameters)
+        return await self._post(route, body)
 
     async def edit(
         self,
@@ -136,27 +250,22 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         *,
         model: str,
         images: Sequence[ImageInput] = (),
-        endpoint: Endpoint = "responses",
+        endpoint: Endpoint = "auto",
+        check_parameters: bool = True,
         use_previous_response_id: bool = False,
         **options: Unpack[GenerationOptions],
     ) -> Response:
-        """Refine an earlier image (a `Response`, an image call, or a response id),
-        and/or edit input `images` (paths, bytes or URLs), following `prompt`."""
-        return await self._generate(
-            prompt, model, endpoint, options,
+        """Refine an earlier image (a `Response`, an image call, or a response id on
+        the Responses API), and/or edit input `images` (paths, bytes or URLs),
+        following `prompt`. On the Image API both go as `input_references`."""
+        check_options(options)
+        route, body = await self._plan(
+            prompt, model, endpoint, options, check_parameters,
             previous=previous, images=images, use_previous_response_id=use_previous_response_id,
         )  # fmt: skip
+        return await self._post(route, body)
 
-    async def _generate(
-        self,
-        prompt: str,
-        model: str,
-        endpoint: Endpoint,
-        options: GenerationOptions,
-        **edit: Any,
-    ) -> Response:
-        route = self._route(endpoint)
-        body = generation_body(route, prompt, model=model, options=options, **edit)
+    async def _post(self, route: Route, body: dict[str, Any]) -> Response:
         request = self._post_request(route, body)
         return await self._send(request, lambda answer: self._parse(route, answer))
 
@@ -165,10 +274,11 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         prompt: str,
         *,
         model: str,
-        endpoint: Endpoint = "responses",
+        endpoint: Endpoint = "auto",
         partial_images: int = 2,
         previous: Previous | None = None,
         images: Sequence[ImageInput] = (),
+        check_parameters: bool = True,
         replay_on_failure: bool = False,
         **options: Unpack[GenerationOptions],
     ) -> AsyncImageStream:
@@ -183,19 +293,20 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         ```
 
         Nothing is sent until the stream is iterated (or `final_response()`
-        is awaited). A stream that breaks raises `StreamError` with
-        everything received; `replay_on_failure=True` starts the request
-        again instead, which may bill the generation twice.
+        is awaited). A model without native streaming answers in one piece:
+        the stream then gives just the final result. A stream that breaks
+        raises `StreamError` with everything received; `replay_on_failure=True`
+        starts the request again instead, which may bill the generation twice.
         """
-        route = self._route(endpoint)
-        body = generation_body(
-            route, prompt, model=model, options=options, stream=True,
-            partial_images=partial_images, previous=previous, images=images,
-        )  # fmt: skip
-        return AsyncImageStream(self, route, body, replay_on_failure)
+        check_options(options)
 
-    def _route(self, endpoint: Endpoint) -> Route:
-        return "responses" if endpoint == "auto" else endpoint
+        async def plan() -> tuple[Route, dict[str, Any]]:
+            return await self._plan(
+                prompt, model, endpoint, options, check_parameters, stream=True,
+                partial_images=partial_images, previous=previous, images=images,
+            )  # fmt: skip
+
+        return AsyncImageStream(self, plan, replay_on_failure)
 
     # -- images --------------------------------------------------------------------
 
@@ -297,9 +408,11 @@ class AsyncImageStream(BaseStream[AsyncImageClient]):
             replays += 1  # the caller opted in: start the generation again
 
     async def _open(self) -> ResponseStream:
+        if self._route is None or self._body is None:
+            self._route, self._body = await self._plan()
         request = self._client._post_request(self._route, self._body)
         answer = await self._client._send(request, lambda answer: answer, stream=True)
-        return self._new_pipeline(answer)
+        return self._new_pipeline(self._route, answer)
 
     def _answer_bytes(self) -> AsyncIterator[bytes]:
         assert self._answer is not None

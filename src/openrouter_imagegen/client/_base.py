@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -17,9 +18,12 @@ from openrouter_imagegen._exceptions import (
     StreamError,
     ValidationError,
 )
+from openrouter_imagegen.client._catalogue import Cache
 from openrouter_imagegen.client._retry import RetryPolicy, error_from_body
 from openrouter_imagegen.models._base import decode_json
+from openrouter_imagegen.models.chat_models import ChatModel
 from openrouter_imagegen.models.events import ImageGenCallPartialImageEvent
+from openrouter_imagegen.models.images import ImageModel, ImageModelEndpoints
 from openrouter_imagegen.models.operations import Response
 from openrouter_imagegen.models.routes import ROUTE_PATHS, Route, error_of_body, response_from_body
 from openrouter_imagegen.stream import ResponseStream
@@ -50,6 +54,7 @@ class BaseClient(Generic[_Http]):
         retry_deadline: float = 600.0,
         retry_backoff: float = 0.5,
         retry_unsafe: bool = False,
+        catalogue_ttl: float = 3600.0,
         default_headers: Mapping[str, str] | None = None,
         http_client: _Http | None = None,
     ) -> None:
@@ -62,6 +67,8 @@ class BaseClient(Generic[_Http]):
         - `max_retries`, `retry_deadline`, `retry_backoff`, `retry_unsafe`: see
           `RetryPolicy`. A generation is retried only where the server surely
           did not start it, unless `retry_unsafe=True` (which may pay twice).
+        - `catalogue_ttl`: seconds the model catalogues are kept before they are
+          asked for again (they decide routes and checks before each generation).
         - `http_client`: your own httpx client (proxies, transports, hooks); you close it.
         """
         self._owns_http = http_client is None
@@ -87,6 +94,9 @@ class BaseClient(Generic[_Http]):
             headers["X-Title"] = app_name
         headers.update(default_headers or {})
         self._headers = headers
+        self._image_models: Cache[list[ImageModel] | None] = Cache(catalogue_ttl)
+        self._chat_models: Cache[list[ChatModel] | None] = Cache(catalogue_ttl)
+        self._endpoints: Cache[ImageModelEndpoints] = Cache(catalogue_ttl)
 
     def _new_http_client(self) -> _Http:
         raise NotImplementedError
@@ -121,6 +131,25 @@ class BaseClient(Generic[_Http]):
             timeout=self.timeout,
         )
 
+    def _get_request(self, path: str, params: Mapping[str, str] | None = None) -> httpx.Request:
+        headers = self._headers_for()
+        del headers["Content-Type"]
+        return self._http.build_request(
+            "GET", self.base_url + path, params=params, headers=headers, timeout=self.timeout
+        )
+
+    @staticmethod
+    def _endpoints_path(model: str) -> str:
+        author, slash, slug = model.partition("/")
+        if not slash or not author or not slug or "/" in slug:
+            raise ValidationError(
+                f"model must be 'author/slug', got {model!r}",
+                path="model",
+                value=model,
+                expected="author/slug",
+            )
+        return f"/images/models/{quote(author, safe='')}/{quote(slug, safe='')}/endpoints"
+
     @staticmethod
     def _parse(route: Route, response: httpx.Response) -> Response:
         """The body of a 2xx answer as a `Response`; an error carried in it raises."""
@@ -152,12 +181,11 @@ class BaseStream(Generic[_Client]):
     `final_response()` after a `break`, goes on reading the same answer.
     """
 
-    def __init__(
-        self, client: _Client, route: Route, body: dict[str, Any], replay_on_failure: bool
-    ) -> None:
+    def __init__(self, client: _Client, plan: Any, replay_on_failure: bool) -> None:
         self._client = client
-        self._route: Route = route
-        self._body = body
+        self._plan = plan  # makes (route, body) once, when the stream is first read
+        self._route: Route | None = None
+        self._body: dict[str, Any] | None = None
         self._replay_on_failure = replay_on_failure
         self._answer: httpx.Response | None = None
         self._pipeline: ResponseStream | None = None
@@ -166,8 +194,8 @@ class BaseStream(Generic[_Client]):
         self._closed = False
 
     @property
-    def route(self) -> Route:
-        """The API this stream's request went to."""
+    def route(self) -> Route | None:
+        """The API this stream's request goes to, once it was chosen."""
         return self._route
 
     @property
@@ -185,10 +213,10 @@ class BaseStream(Generic[_Client]):
         """Every partial image received so far, in order."""
         return list(self._pipeline.partial_images) if self._pipeline else []
 
-    def _new_pipeline(self, answer: httpx.Response) -> ResponseStream:
+    def _new_pipeline(self, route: Route, answer: httpx.Response) -> ResponseStream:
         self._answer = answer
         self._pipeline = ResponseStream(
-            self._route,
+            route,
             generation_id=answer.headers.get("x-generation-id"),
             content_type=answer.headers.get("content-type"),
         )
