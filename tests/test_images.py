@@ -347,7 +347,7 @@ def test_save_to_a_file_path_and_overwrite(tmp_path: Path) -> None:
 def test_failed_write_leaves_nothing_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    def boom(*args: object) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk on fire")
 
     monkeypatch.setattr(os, failing, boom)

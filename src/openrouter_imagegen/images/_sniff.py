@@ -1,11 +1,27 @@
-"""What image the bytes hold, and its size, read from headers alone."""
+"""What image the bytes hold, and its size, read from headers alone.
+
+Everything here runs on untrusted bytes, so it reads a bounded head, uses
+no backtracking regular expression, and never raises: what it cannot read
+is simply unknown. SVG goes through a real XML parser (defusedxml: no
+entity expansion, no external entities, no DTD retrieval).
+"""
 
 from __future__ import annotations
 
-import re
 import struct
+from collections.abc import Callable
+from typing import NoReturn
+from xml.etree.ElementTree import ParseError
 
-__all__ = ["EXTENSIONS", "describe_head", "dimensions", "sniff_media_type"]
+from defusedxml.ElementTree import DefusedXMLParser
+
+__all__ = [
+    "EXTENSIONS",
+    "describe_head",
+    "dimensions",
+    "sniff_media_type",
+    "svg_has_active_content",
+]
 
 EXTENSIONS = {
     "image/png": "png",
@@ -21,9 +37,11 @@ EXTENSIONS = {
 
 _AVIF_BRANDS = (b"avif", b"avis")
 _HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
-_SVG_START = re.compile(
-    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]", re.S | re.I
-)
+_MAX_SIDE = 65_535  # a header claiming more (or 0) is corrupt or hostile: the size is unknown
+_SVG_HEAD_BYTES = 64 * 1024  # the root element must start within this to count as SVG
+_SVG_VETTED_BYTES = 8 * 1024 * 1024  # a larger SVG is not scanned for script: it counts as active
+_SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+_XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -47,7 +65,7 @@ def sniff_media_type(data: bytes) -> str | None:
         return "image/bmp"
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return "image/tiff"
-    if _SVG_START.match(data[:4096].removeprefix(b"\xef\xbb\xbf")):
+    if _svg_root(data) is not None:
         return "image/svg+xml"
     return None
 
@@ -59,12 +77,21 @@ def _ftyp_brands(data: bytes) -> list[bytes]:
 
 
 def dimensions(data: bytes, media_type: str | None) -> tuple[int, int] | None:
-    """(width, height) from the header, without decoding pixels; None when unknown."""
+    """(width, height) from the header, without decoding pixels; None when unknown.
+
+    Each side must be 1 to 65,535 pixels; a header claiming anything else is
+    treated as unknown rather than trusted.
+    """
+    reader = _READERS.get(media_type or "")
+    if reader is None:
+        return None
     try:
-        reader = _READERS.get(media_type or "")
-        return reader(data) if reader else None
+        size = reader(data)
     except (struct.error, IndexError, ValueError):
         return None  # a truncated header: the format is known, the size is not
+    if size is None or not all(1 <= side <= _MAX_SIDE for side in size):
+        return None
+    return size
 
 
 def _png(data: bytes) -> tuple[int, int] | None:
@@ -134,24 +161,39 @@ def _isobmff(data: bytes) -> tuple[int, int] | None:
     return width, height
 
 
-_SVG_LENGTH = rb"\s*=\s*[\"']\s*([0-9]+(?:\.[0-9]+)?)\s*(?:px)?\s*[\"']"
-_SVG_WIDTH = re.compile(rb"<svg\b[^>]*?\swidth" + _SVG_LENGTH, re.S | re.I)
-_SVG_HEIGHT = re.compile(rb"<svg\b[^>]*?\sheight" + _SVG_LENGTH, re.S | re.I)
-_SVG_VIEWBOX = re.compile(
-    rb"<svg\b[^>]*?\sviewBox\s*=\s*[\"']\s*[-0-9.]+[\s,]+[-0-9.]+[\s,]+([0-9.]+)[\s,]+([0-9.]+)\s*[\"']",
-    re.S | re.I,
-)
-
-
 def _svg(data: bytes) -> tuple[int, int] | None:
-    head = data[:8192]
-    width, height = _SVG_WIDTH.search(head), _SVG_HEIGHT.search(head)
-    if width and height:
-        return round(float(width[1])), round(float(height[1]))
-    box = _SVG_VIEWBOX.search(head)
-    if box:
-        return round(float(box[1])), round(float(box[2]))
+    root = _svg_root(data)
+    if root is None:
+        return None
+    width, height = _svg_length(root.get("width")), _svg_length(root.get("height"))
+    if width is not None and height is not None:
+        return round(width), round(height)
+    box = root.get("viewBox", "").replace(",", " ").split()
+    if len(box) == 4:
+        width, height = _svg_number(box[2]), _svg_number(box[3])
+        if width is not None and height is not None:
+            return round(width), round(height)
     return None
+
+
+def _svg_length(value: str | None) -> float | None:
+    """A width or height in user units (`120`, `120.5px`); None for %, em, mm and the like."""
+    if value is None:
+        return None
+    return _svg_number(value.strip().lower().removesuffix("px").rstrip())
+
+
+def _svg_number(text: str) -> float | None:
+    """A plain non-negative decimal (`12`, `12.5`, `.5`); None for anything else.
+
+    The integer part is capped at nine digits, so a 400-digit value is
+    unknown instead of an infinity (or an error) further on.
+    """
+    whole, _, fraction = text.partition(".")
+    digits = whole + fraction
+    if not digits or not (digits.isascii() and digits.isdigit()) or len(whole) > 9:
+        return None
+    return float(f"{whole or 0}.{fraction[:9] or 0}")
 
 
 _READERS = {
@@ -164,6 +206,143 @@ _READERS = {
     "image/heic": _isobmff,
     "image/svg+xml": _svg,
 }
+
+
+class _Stop(Exception):
+    """Raised by a parser target that has seen what it needs, to end the parse there."""
+
+
+def _is_svg_element(tag: str) -> bool:
+    return tag in ("svg", f"{{{_SVG_NAMESPACE}}}svg")
+
+
+def _parse(document: bytes, target: object, on_doctype: Callable[..., None] | None = None) -> None:
+    """Run the hardened parser over `document` in one call (expat stays linear that way)."""
+    parser = DefusedXMLParser(target=target)
+    if on_doctype is not None:
+        parser.parser.StartDoctypeDeclHandler = on_doctype
+    parser.feed(document)
+    parser.close()
+
+
+def _xml_text(data: bytes) -> bytes | None:
+    """The bytes from the first markup on (past a UTF-8 BOM and blanks), or None if no markup."""
+    text = data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    return text if text.startswith(b"<") else None
+
+
+class _RootElement:
+    """Parser target that keeps the first element's name and attributes, then stops."""
+
+    def __init__(self) -> None:
+        self.tag = ""
+        self.attributes: dict[str, str] = {}
+
+    def start(self, tag: str, attributes: dict[str, str]) -> NoReturn:
+        self.tag, self.attributes = tag, attributes
+        raise _Stop
+
+    def close(self) -> None:
+        return None
+
+
+def _svg_root(data: bytes) -> dict[str, str] | None:
+    """The attributes of the root `<svg>` element, if it starts within the head; else None."""
+    head = _xml_text(data[:_SVG_HEAD_BYTES])
+    if head is None:
+        return None
+    root = _RootElement()
+    try:
+        _parse(head, root)
+    except _Stop:
+        return root.attributes if _is_svg_element(root.tag) else None
+    # Malformed; entities or external references refused; an encoding expat cannot read.
+    except (ParseError, ValueError, LookupError):
+        return None
+    return None  # the head ended before any element
+
+
+_ACTIVE_ELEMENTS = frozenset(
+    {"script", "foreignobject", "handler", "listener", "iframe", "embed", "object"}
+)
+_RASTER_DATA_URLS = tuple(
+    f"data:image/{kind}" for kind in ("png", "jpeg", "jpg", "gif", "webp", "avif")
+)
+
+
+def _squeezed(value: str) -> str:
+    # Browsers drop blanks and control characters inside a URL scheme (`java\tscript:`).
+    return "".join(c for c in value if c > " ").lower()
+
+
+def _local_name(name: str) -> str:
+    return name.rpartition("}")[2].lower()
+
+
+def _is_active_attribute(name: str, value: str) -> bool:
+    local = _local_name(name)
+    if local.startswith("on"):
+        return True
+    url = _squeezed(value)
+    if "javascript:" in url or "vbscript:" in url:
+        return True
+    if local == "href" and url.startswith("data:") and not url.startswith(_RASTER_DATA_URLS):
+        return True
+    # <set>/<animate> can write an event handler or a link at run time.
+    target = url.rpartition(":")[2]
+    return local == "attributename" and (target == "href" or target.startswith("on"))
+
+
+class _ActiveContent:
+    """Parser target that stops at the first thing that could run script."""
+
+    def __init__(self) -> None:
+        self.elements = 0
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        if self.elements == 0 and not _is_svg_element(tag):
+            raise _Stop  # not an SVG document at all
+        self.elements += 1
+        namespace = tag[1:].partition("}")[0] if tag.startswith("{") else ""
+        if (
+            namespace == _XHTML_NAMESPACE
+            or _local_name(tag) in _ACTIVE_ELEMENTS
+            or any(_is_active_attribute(name, value) for name, value in attributes.items())
+        ):
+            raise _Stop
+
+    def pi(self, target: str, text: str) -> NoReturn:
+        raise _Stop  # xml-stylesheet can pull in XSLT, which can emit script
+
+    def doctype_declared(
+        self, name: str, system_id: str | None, public_id: str | None, has_internal_subset: int
+    ) -> None:
+        if has_internal_subset:
+            raise _Stop  # an internal subset can give elements default `on*` attributes
+
+    def close(self) -> None:
+        return None
+
+
+def svg_has_active_content(data: bytes) -> bool:
+    """Whether the SVG `data` could run script if a browser rendered it inline.
+
+    True for `<script>`, event-handler attributes (`on*`), `javascript:`
+    URLs (and non-image `data:` links), `<foreignObject>`, XHTML content,
+    processing instructions and internal DTD subsets; for anything that is
+    not a well-formed SVG document the hardened parser accepts; and for
+    documents over 8 MiB, which are not scanned. Smaller ones are read to
+    the end, once, in linear time.
+    """
+    text = _xml_text(data) if len(data) <= _SVG_VETTED_BYTES else None
+    if text is None:
+        return True
+    scan = _ActiveContent()
+    try:
+        _parse(text, scan, scan.doctype_declared)
+    except Exception:  # fail closed: whatever stopped the parse, the SVG is not known safe
+        return True
+    return scan.elements == 0
 
 
 def describe_head(data: bytes, count: int = 16) -> str:
