@@ -32,7 +32,7 @@ from openrouter_imagegen.images._image import (
     save_images,
 )
 from openrouter_imagegen.images._save import is_directory_destination, save_all
-from openrouter_imagegen.images._sniff import dimensions, sniff_media_type
+from openrouter_imagegen.images._sniff import dimensions, sniff_media_type, svg_has_active_content
 
 __all__ = [
     "DownloadOptions",
@@ -63,6 +63,7 @@ __all__ = [
     "save_all",
     "save_images",
     "sniff_media_type",
+    "svg_has_active_content",
     "write_atomic",
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import warnings
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 import pybase64
 
 from openrouter_imagegen._exceptions import (
+    ImageError,
     ImageIsRemoteError,
+    ImageSaveError,
     ImageSkippedWarning,
     ImageUnavailableError,
     MediaTypeMismatchWarning,
@@ -28,6 +31,7 @@ from openrouter_imagegen.images._sniff import (
     describe_head,
     dimensions,
     sniff_media_type,
+    svg_has_active_content,
 )
 
 if TYPE_CHECKING:
@@ -137,20 +141,31 @@ class GeneratedImage:
 
     def filename(self) -> str:
         """The file name `save(directory)` uses: the safe call id and the extension."""
-        stem = self.call_id or "image-" + hashlib.sha256(self.data).hexdigest()[:16]
+        stem = self.call_id or "image_" + hashlib.sha256(self.data).hexdigest()[:16]
         return safe_filename(stem, self.extension)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the image atomically and return where.
 
         An existing directory gets `<safe call id>.<extension>`; any other
-        path is the file to write, used as given. Refuses to replace an
+        path is the file to write, used as given. A symbolic link at `path`
+        is refused (a link planted at a predictable name must not redirect the
+        write); to save into a linked directory, use `save_all` or `save_images`. Refuses to replace an
         existing file (`ImageExistsError`, a `FileExistsError`) unless
         `overwrite=True`; other failures raise `ImageSaveError` (an `OSError`).
         """
+        # The caller's own directory may be a link (resolved here, once); the file
+        # name this library adds is never followed (see `write_atomic`).
         target = Path(path)
+        if target.is_symlink():  # planted where a file will go: neither followed nor replaced
+            raise ImageSaveError(
+                f"{target} is a symbolic link; refusing to write through or over it",
+                errno=errno.ELOOP,
+                filename=str(target),
+            )
         if target.is_dir():
             target = target / self.filename()
+        target = target.parent.resolve() / target.name
         try:
             return write_atomic(target, self.data, overwrite=overwrite)
         except OSError as exc:
@@ -174,8 +189,23 @@ class GeneratedImage:
         """The bytes as standard base64."""
         return pybase64.b64encode(self.data).decode("ascii")
 
+    @property
+    def has_active_content(self) -> bool:
+        """True for an SVG that carries scripts, event handlers or other active
+        content (or cannot be parsed safely): never inline it where it could run."""
+        return self.media_type == "image/svg+xml" and svg_has_active_content(self.data)
+
     def data_url(self) -> str:
-        """The image as a `data:` URL with its real media type."""
+        """The image as a `data:` URL with its real media type.
+
+        An SVG with active content is refused (`ImageError`): a `data:` URL
+        opened in a browser would run its scripts. Save it as a file instead.
+        """
+        if self.has_active_content:
+            raise ImageError(
+                f"the SVG of call {self.call_id!r} carries scripts or event handlers; "
+                "it is not handed out as a data: URL"
+            )
         return f"data:{self.media_type};base64,{self.base64()}"
 
 
