@@ -25,7 +25,7 @@ def main(prompt: str, directory: str) -> None:
         client = stack.enter_context(ImageClient(base_url=base_url))
         try:
             with client.stream(
-                prompt, model="openai/gpt-5-image", partial_images=3, size="512x512"
+                prompt, model="openai/gpt-image-1", partial_images=2, size="512x512"
             ) as stream:
                 for update in stream:
                     preview = update.partial_image

@@ -2,32 +2,44 @@
 
 Only click is imported up front, so `--help` stays fast; each command
 imports what it uses (httpx, msgspec, rich, the emulator) when it runs.
+Exit codes: 0 success, 1 an API or I/O error, 2 a usage error (a bad option,
+a missing input file, an output that cannot be written as asked), 130
+interrupted. Errors are one `error:` line on stderr (and, with `--json`, a
+JSON object on stdout).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from openrouter_imagegen._exceptions import ImagegenError
+from openrouter_imagegen._exceptions import ImagegenError, ImageSaveError
+from openrouter_imagegen.cli._options import (
+    DEFAULT_MODEL,
+    client_options,
+    connection_options,
+    generation_options,
+    read_prompt,
+    to_generation_options,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from openrouter_imagegen.client import Endpoint, ImageClient
+    from openrouter_imagegen.client import ImageClient
     from openrouter_imagegen.images import GeneratedImage
     from openrouter_imagegen.models.operations import Response
 
-DEFAULT_MODEL = "openai/gpt-5-image"
-FORMATS = click.Choice(["png", "jpeg", "webp"])
-QUALITIES = click.Choice(["low", "medium", "high", "auto"])
-BACKGROUNDS = click.Choice(["transparent", "opaque", "auto"])
-ENDPOINTS = click.Choice(["responses", "chat"])
+__all__ = ["DEFAULT_MODEL", "cli"]
+
+# Set by a command run with --json: its errors are JSON on stdout too.
+JSON_ERRORS = {"enabled": False}
 
 
 def _stderr() -> Console:
@@ -37,21 +49,16 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _client(base_url: str | None, timeout: float | None, max_retries: int) -> ImageClient:
-    from openrouter_imagegen.client import ImageClient
-
-    return ImageClient(
-        base_url=base_url, timeout=timeout, max_retries=max_retries, app_name="openrouter-imagegen"
-    )
-
-
 def _describe(image: GeneratedImage) -> str:
     size = f"{image.width}x{image.height}" if image.width is not None else "size unknown"
     return f"{image.media_type}, {size}, {len(image.data):,} bytes"
 
 
 def _partial_name(image: GeneratedImage, index: int) -> str:
-    return f"{image.filename().rsplit('.', 1)[0]}.partial-{index}.{image.extension}"
+    from openrouter_imagegen.images import safe_filename
+
+    stem = image.call_id or "image"
+    return safe_filename(stem, image.extension, suffix=f".partial-{index}")
 
 
 def _results(response: Response, images: list[GeneratedImage], paths: list[Path]) -> dict[str, Any]:
@@ -76,46 +83,82 @@ def _results(response: Response, images: list[GeneratedImage], paths: list[Path]
 
 
 def _report(
-    response: Response,
-    images: list[GeneratedImage],
-    paths: list[Path],
-    as_json: bool,
+    response: Response, images: list[GeneratedImage], paths: list[Path], as_json: bool
 ) -> None:
     if as_json:
         click.echo(json.dumps(_results(response, images, paths), indent=2))
         return
-    for image, path in zip(images[:-1], paths[:-1], strict=False):
+    for image, path in zip(images, paths, strict=True):
         click.echo(f"saved {path} ({_describe(image)})")
-    click.echo(f"saved {paths[-1]} ({_describe(images[-1])})")
+
+
+def _check_destination(output: Path, overwrite: bool) -> None:
+    """Refuse, before anything is paid for, an output that cannot be written as asked."""
+    from openrouter_imagegen.images import is_directory_destination
+
+    if is_directory_destination(output):
+        directory = output
+        if output.exists() and not output.is_dir():
+            raise click.BadParameter(f"{output} exists and is not a directory", param_hint="-o")
+    else:
+        if output.exists() and not overwrite:
+            raise click.BadParameter(
+                f"{output} exists; pass --overwrite to replace it", param_hint="-o"
+            )
+        directory = output.parent
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise click.BadParameter(f"{existing} is not a directory", param_hint="-o")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ImagegenError(f"cannot write into {existing}: permission denied")
+
+
+def _save_or_rescue(images: list[GeneratedImage], output: Path, overwrite: bool) -> list[Path]:
+    """Save where asked; an image paid for that cannot be written there is kept elsewhere."""
+    from openrouter_imagegen.images import save_all
+
+    try:
+        return save_all(images, output, overwrite=overwrite)
+    except ImageSaveError as exc:
+        rescue = Path(tempfile.mkdtemp(prefix="openrouter-imagegen-rescued-"))
+        kept = save_all(images, rescue)
+        raise ImagegenError(
+            f"{exc}; the image(s) were kept as {', '.join(map(str, kept))}"
+        ) from exc
 
 
 def _stream(
     client: ImageClient,
     prompt: str,
-    options: dict[str, Any],
-    output: Path,
-    save_partials: bool,
+    request: dict[str, Any],
+    partials_to: Path | None,
     console: Console,
 ) -> Response:
-    """Stream one generation, showing progress on stderr."""
+    """Stream one generation, showing progress on stderr (saving previews when asked)."""
     from rich.status import Status
+
+    from openrouter_imagegen.images import is_directory_destination
 
     live = console.is_terminal
     status = Status("waiting for the server…", console=console) if live else None
     if status:
         status.start()
     try:
-        with client.stream(prompt, **options) as stream:
+        with client.stream(prompt, **request) as stream:
             for update in stream:
                 preview = update.partial_image
-                call = update.response.image_generation_calls
-                state = str(call[0].status) if call else "starting"
+                calls = update.response.image_generation_calls
+                state = str(calls[0].status) if calls else "starting"
                 message = f"{state}: {len(stream.partial_images)} partial image(s) received"
                 if preview is not None:
-                    if save_partials:
+                    if partials_to is not None:
                         image = preview.image()
                         directory = (
-                            output if output.is_dir() or not output.suffix else output.parent
+                            partials_to
+                            if is_directory_destination(partials_to)
+                            else partials_to.parent
                         )
                         directory.mkdir(parents=True, exist_ok=True)
                         name = _partial_name(image, preview.partial_image_index)
@@ -131,56 +174,49 @@ def _stream(
             status.stop()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="openrouter-imagegen")
 def cli() -> None:
     """Generate images through OpenRouter and get them back as typed, validated, saved files.
 
-    Reads OPENROUTER_API_KEY and OPENROUTER_BASE_URL from the environment.
+    Reads OPENROUTER_API_KEY (needed for any server but a local one) and
+    OPENROUTER_BASE_URL from the environment; the model defaults to
+    openai/gpt-5-image, or OPENROUTER_IMAGEGEN_MODEL.
     """
 
 
-def _generation_options(function: Any) -> Any:
+def _output_options(function: Any) -> Any:
     options = [
-        click.option(
-            "-m",
-            "--model",
-            default=lambda: os.environ.get("OPENROUTER_IMAGEGEN_MODEL", DEFAULT_MODEL),
-            show_default=DEFAULT_MODEL,
-            help="Model id.",
-        ),
         click.option(
             "-o",
             "--output",
             type=click.Path(path_type=Path),
             default=Path("."),
             show_default=True,
-            help="Directory or file to save to.",
+            help="A directory (created if needed; a trailing / or a name without an image "
+            "extension means one) or a file name (numbered when there are several images).",
         ),
-        click.option("--size", help="WIDTHxHEIGHT, e.g. 1024x1024."),
-        click.option("--aspect-ratio", help="W:H, e.g. 16:9."),
-        click.option("--format", "output_format", type=FORMATS, help="Image format."),
-        click.option("--quality", type=QUALITIES),
-        click.option("--background", type=BACKGROUNDS),
-        click.option("-n", "n", type=click.IntRange(1, 10), help="How many images."),
+        click.option("--overwrite", is_flag=True, help="Replace files that exist."),
+        click.option("--stream", is_flag=True, help="Stream progress and partial images."),
         click.option(
-            "--stream/--no-stream",
-            default=False,
+            "--partial-images",
+            type=click.IntRange(0, 3),
+            default=2,
             show_default=True,
-            help="Stream progress and partial images.",
+            help="With --stream: how many previews to ask for, where the model streams.",
+        ),
+        click.option("--save-partials", is_flag=True, help="With --stream: save each preview too."),
+        click.option(
+            "--save-response",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Save the server's raw answer (the body, or the event stream) to this file, "
+            "for `extract` and `inspect`.",
         ),
         click.option(
-            "--save-partials", is_flag=True, help="With --stream, save each partial image too."
+            "--fetch",
+            is_flag=True,
+            help="Download results that are URLs (otherwise they are reported, not fetched).",
         ),
-        click.option("--endpoint", type=ENDPOINTS, default="responses", show_default=True),
-        click.option(
-            "--base-url",
-            envvar="OPENROUTER_BASE_URL",
-            help="API base URL (env OPENROUTER_BASE_URL).",
-        ),
-        click.option("--timeout", type=float, default=None, help="Seconds to wait for the server."),
-        click.option("--max-retries", type=click.IntRange(0, 20), default=2, show_default=True),
-        click.option("--overwrite", is_flag=True, help="Replace existing files."),
         click.option("--json", "as_json", is_flag=True, help="Machine-readable results on stdout."),
     ]
     for option in reversed(options):
@@ -188,60 +224,83 @@ def _generation_options(function: Any) -> Any:
     return function
 
 
-def _run_generation(
-    prompt: str, kwargs: dict[str, Any], previous: Any = None, images: tuple[Path, ...] = ()
-) -> None:
-    from openrouter_imagegen.images import save_all
+def _run_generation(prompt: str, kwargs: dict[str, Any], previous: Any = None) -> None:
+    from openrouter_imagegen.cli._session import explained, make_client
 
-    output: Path = kwargs.pop("output")
     as_json: bool = kwargs.pop("as_json")
+    JSON_ERRORS["enabled"] = as_json
+    output: Path = kwargs.pop("output")
+    overwrite: bool = kwargs.pop("overwrite")
     stream: bool = kwargs.pop("stream")
     save_partials: bool = kwargs.pop("save_partials")
-    overwrite: bool = kwargs.pop("overwrite")
-    endpoint: Endpoint = kwargs.pop("endpoint")
+    partial_images: int = kwargs.pop("partial_images")
+    save_response: Path | None = kwargs.pop("save_response")
+    fetch: bool = kwargs.pop("fetch")
+    images: list[Path] = kwargs.pop("images", [])
+    if save_partials and not stream:
+        raise click.UsageError("--save-partials needs --stream")
+    prompt = read_prompt(prompt)
+    _check_destination(output, overwrite)
+    connection = client_options(kwargs)
+    options = to_generation_options(kwargs)
+    request: dict[str, Any] = {
+        "model": kwargs.pop("model"),
+        "endpoint": kwargs.pop("endpoint"),
+        "check_parameters": not kwargs.pop("no_check"),
+        **options,
+    }
     console = _stderr()
-    with _client(
-        kwargs.pop("base_url"), kwargs.pop("timeout"), kwargs.pop("max_retries")
-    ) as client:
-        options = {k: v for k, v in kwargs.items() if v is not None}
-        if previous is not None or images:
-            response = client.edit(previous, prompt, images=list(images), **options)
-        elif stream:
-            if endpoint != "responses":
-                options["endpoint"] = endpoint
-            response = _stream(client, prompt, options, output, save_partials, console)
+    with explained(connection["base_url"]), make_client(connection, record=save_response) as client:
+        if stream:
+            streamed = {**request, "partial_images": partial_images}
+            if previous is not None or images:
+                streamed.update(previous=previous, images=images)
+            response = _stream(client, prompt, streamed, output if save_partials else None, console)
+        elif previous is not None or images:
+            response = client.edit(previous, prompt, images=images, **request)
         else:
-            response = client.generate(prompt, endpoint=endpoint, **options)
+            response = client.generate(prompt, **request)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            found = client.images(response)
+            found = client.images(response, fetch=fetch)
     for warning in caught:  # one clean line each, not Python's warning format
         console.print(f"warning: {warning.message}")
+    if save_response is not None:
+        console.print(f"saved the raw answer to {save_response}")
     if not found:
-        raise ImagegenError(f"no image came back (response status {response.status or 'unknown'})")
-    paths = save_all(found, output, overwrite=overwrite)
+        reason = response.error.message if response.error and response.error.message else None
+        raise ImagegenError(
+            f"no image came back (status {response.status or 'unknown'}"
+            + (f": {reason})" if reason else ")")
+        )
+    paths = _save_or_rescue(found, output, overwrite)
     _report(response, found, paths, as_json)
 
 
 @cli.command()
 @click.argument("prompt")
-@_generation_options
+@generation_options
+@_output_options
+@connection_options
 def generate(prompt: str, **kwargs: Any) -> None:
-    """Generate images from PROMPT and save them."""
+    """Generate images from PROMPT (`-` reads it from standard input) and save them."""
     _run_generation(prompt, kwargs)
 
 
 @cli.command()
 @click.argument("image_or_response", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("prompt")
-@_generation_options
+@generation_options
+@_output_options
+@connection_options
 def edit(image_or_response: Path, prompt: str, **kwargs: Any) -> None:
-    """Refine an earlier image: an image file, or a saved response whose images to continue."""
+    """Refine an earlier image: IMAGE_OR_RESPONSE is an image file, or a saved response
+    whose images to continue; PROMPT says what to change (`-` reads standard input)."""
     from openrouter_imagegen.images import sniff_media_type
 
     head = image_or_response.read_bytes()[:4096]
     if sniff_media_type(head) is not None:
-        _run_generation(prompt, kwargs, images=(image_or_response,))
+        _run_generation(prompt, {**kwargs, "images": [image_or_response]})
         return
     from openrouter_imagegen.cli._saved import read_saved
     from openrouter_imagegen.models.operations import Response
@@ -298,35 +357,38 @@ def serve(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo-output"),
     show_default=True,
+    help="Directory for the demo's image.",
 )
 def demo(output: Path) -> None:
-    """Start the emulator on 127.0.0.1, generate an image over real HTTP, save it, stop."""
+    """Start the emulator on 127.0.0.1, stream an image over real HTTP, save it, stop."""
     from openrouter_imagegen.client import ImageClient
     from openrouter_imagegen.emulator import run
+    from openrouter_imagegen.images import save_all
 
     console = _stderr()
     prompt = "a lighthouse on a cliff at dusk, watercolour"
+    model = "openai/gpt-image-1"  # on the emulator's Image API, with streamed previews
     with run() as base_url, ImageClient(base_url=base_url, api_key="") as client:
         console.print(f"emulator running at {base_url}")
-        response = _stream(
-            client,
-            prompt,
-            {"model": DEFAULT_MODEL, "size": "768x512", "partial_images": 2},
-            output,
-            False,
-            console,
-        )
+        request = {"model": model, "size": "768x512", "partial_images": 2}
+        response = _stream(client, prompt, request, None, console)
         images = response.images()
-    output.mkdir(parents=True, exist_ok=True)
-    paths = [image.save(output, overwrite=True) for image in images]
+    paths = save_all(images, output, overwrite=True)
     console.print(f"generated {len(paths)} image(s) from {prompt!r}; the emulator has stopped")
     for image, path in zip(images, paths, strict=True):
         click.echo(f"saved {path} ({_describe(image)})")
+    console.print(
+        "next: export OPENROUTER_API_KEY=sk-or-...  then\n"
+        '  openrouter-imagegen generate "a red fox in the snow" -o out/\n'
+        "  openrouter-imagegen models      # the image models and their prices\n"
+        "docs: docs/index.md (make docs builds the site into site/)"
+    )
 
 
-# Registered last: the batch command imports this module's helpers.
+# Registered last: these commands import this module's helpers.
 from openrouter_imagegen.cli._batch_command import batch  # noqa: E402
+from openrouter_imagegen.cli._catalogue_commands import estimate, models  # noqa: E402
 from openrouter_imagegen.cli._saved_commands import extract, inspect  # noqa: E402
 
-for _command in (batch, extract, inspect):
+for _command in (batch, estimate, extract, inspect, models):
     cli.add_command(_command)
