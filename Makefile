@@ -4,12 +4,16 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs bench clean
 
 $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+$(VENV)/.docs: $(VENV)/.dev
+	$(PY) -m pip install -q -e '.[docs]'
 	touch $@
 
 $(VENV)/.bench: $(VENV)/.dev
@@ -25,8 +29,16 @@ lint: $(VENV)/.dev
 	$(PY) -m ruff format --check src tests bench examples scripts
 	$(PY) -m mypy src tests examples bench scripts
 
-# Lint first, so that the run ends with pytest's summary line.
-test: lint
+# The site, into site/; strict: any warning (a broken link or reference) fails the build.
+docs: $(VENV)/.docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+# Lint, the docs, and the wheel and sdist a release would upload (into dist/, checked by
+# twine) first, so that the run ends with pytest's summary line.
+test: lint docs
+	rm -rf dist
+	$(PY) -m build --quiet --outdir dist .
+	$(PY) -m twine check --strict dist/*
 	$(PY) -m pytest
 
 bench: $(VENV)/.bench
