@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         sys.exit("openrouter-imagegen needs its cli extra: pip install 'openrouter-imagegen[cli]'")
     from openrouter_imagegen._exceptions import APIError, ImagegenError
-    from openrouter_imagegen.cli._app import cli
+    from openrouter_imagegen.cli._app import JSON_ERRORS, cli
+
+    # Known before parsing, so that a usage error of a --json run is JSON too.
+    JSON_ERRORS["enabled"] = "--json" in (sys.argv[1:] if argv is None else argv)
 
     try:
         cli.main(args=argv, prog_name="openrouter-imagegen", standalone_mode=False)

@@ -26,7 +26,7 @@ import sqlite3
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -67,8 +67,14 @@ _OPTION_FIELDS = {
     "background": "background",
     "n": "n",
     "endpoint": "endpoint",
+    "seed": "seed",
+    "resolution": "resolution",
+    "compression": "output_compression",
+    "provider": "provider",
+    "references": "input_references",
 }
 _LINE_FIELDS = {"prompt", "id", "model", *_OPTION_FIELDS}
+_NO_OPTIONS: Mapping[str, Any] = {}
 _SLUG_CHARS = 40
 _RATE_LIMIT_RETRIES = 10  # per item, after the client's own retries gave up
 _TICK_SECONDS = 1.0  # how often progress is reported while nothing finishes
@@ -145,7 +151,9 @@ def _canonical(value: Any) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def _parse_line(number: int, raw: bytes, default_model: str) -> BatchItem:
+def _parse_line(
+    number: int, raw: bytes, default_model: str, default_options: Mapping[str, Any] = _NO_OPTIONS
+) -> BatchItem:
     raw_digest = _digest(raw.strip())
 
     def invalid(reason: str, key: str | None = None) -> BatchItem:
@@ -186,30 +194,34 @@ def _parse_line(number: int, raw: bytes, default_model: str) -> BatchItem:
     model = value.get("model", default_model)
     if not isinstance(model, str) or not model:
         return invalid("'model' must be a non-empty string", explicit)
-    options = {
-        _OPTION_FIELDS[name]: option
+    options = dict(default_options)
+    options.update(
+        (_OPTION_FIELDS[name], option)
         for name, option in value.items()
         if name in _OPTION_FIELDS and option is not None
-    }
+    )
     inputs = _digest(_canonical({"prompt": prompt, "model": model, "options": options}))
     return BatchItem(explicit or inputs, number, prompt, model, options, inputs)
 
 
-def scan_prompts(path: Path, default_model: str) -> Generator[BatchItem, None, None]:
+def scan_prompts(
+    path: Path, default_model: str, default_options: Mapping[str, Any] | None = None
+) -> Generator[BatchItem, None, None]:
     """Each non-blank line of a JSONL file as an item, read only as far as it is consumed.
 
     A line is a JSON string (the prompt) or an object with "prompt" and
     optionally "id", "model" (else `default_model`) and the options in
-    `_OPTION_FIELDS`. An invalid line is an item with `error` set. A key seen
-    before gives `duplicate_of` (the first line with it); when the inputs
-    differ too, the item is a conflicting duplicate and gets an `error`.
+    `_OPTION_FIELDS` (over `default_options`, the command line's). An
+    invalid line is an item with `error` set. A key seen before gives
+    `duplicate_of` (the first line with it); when the inputs differ too, the
+    item is a conflicting duplicate and gets an `error`.
     """
     seen: dict[str, tuple[int, str]] = {}
     with path.open("rb") as file:
         for number, raw in enumerate(file, 1):
             if not raw.strip():
                 continue
-            item = _parse_line(number, raw, default_model)
+            item = _parse_line(number, raw, default_model, default_options or {})
             first = seen.setdefault(item.key, (number, item.inputs))
             if first[0] == number:
                 yield item
@@ -534,6 +546,7 @@ class _Engine:
         *,
         client: Any,
         default_model: str,
+        default_options: Mapping[str, Any],
         concurrency: int,
         rate: float | None,
         budget: float | None,
@@ -550,7 +563,7 @@ class _Engine:
         self.estimate = estimate
         self.report = report
         self.on_progress = on_progress
-        self.items = scan_prompts(source, default_model)
+        self.items = scan_prompts(source, default_model, default_options)
         self.exhausted = False
         self.running: dict[asyncio.Task[None], float] = {}  # each with its cost estimate
         self.retries: list[tuple[float, int, BatchItem]] = []  # heap by due time, then line
@@ -759,7 +772,13 @@ def _index_entry(item: BatchItem, manifest: Manifest) -> dict[str, Any]:
     return entry
 
 
-def write_index(source: Path, directory: Path, manifest: Manifest, default_model: str) -> None:
+def write_index(
+    source: Path,
+    directory: Path,
+    manifest: Manifest,
+    default_model: str,
+    default_options: Mapping[str, Any] | None = None,
+) -> None:
     """`DIR/index.jsonl`: one line per line of the prompts file, replaced atomically."""
     fd, temporary = tempfile.mkstemp(prefix=".imagegen-", suffix=".tmp", dir=directory)
     umask = os.umask(0o022)
@@ -767,7 +786,7 @@ def write_index(source: Path, directory: Path, manifest: Manifest, default_model
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             os.fchmod(file.fileno(), 0o666 & ~umask)  # for people: not private like a temporary
-            for item in scan_prompts(source, default_model):
+            for item in scan_prompts(source, default_model, default_options):
                 file.write(json.dumps(_index_entry(item, manifest)) + "\n")
             file.flush()
             os.fsync(file.fileno())
@@ -784,6 +803,7 @@ async def run_batch(
     *,
     client: Any,
     default_model: str,
+    default_options: Mapping[str, Any] | None = None,
     concurrency: int,
     report: BatchReport,
     on_progress: Callable[[BatchReport], None] = lambda report: None,
@@ -815,6 +835,7 @@ async def run_batch(
         try:
             engine = _Engine(
                 source, directory, manifest, client=client, default_model=default_model,
+                default_options=default_options or {},
                 concurrency=concurrency, rate=rate, budget=budget, estimate=estimate,
                 report=report, on_progress=on_progress,
             )  # fmt: skip
@@ -824,7 +845,7 @@ async def run_batch(
             finally:
                 report.seconds = time.monotonic() - started
                 try:
-                    write_index(source, directory, manifest, default_model)
+                    write_index(source, directory, manifest, default_model, default_options)
                 except (OSError, sqlite3.Error):
                     if completed:  # else the error already on its way matters more
                         raise
@@ -856,6 +877,7 @@ def plan_batch(
     directory: Path,
     *,
     default_model: str,
+    default_options: Mapping[str, Any] | None = None,
     estimate: Callable[[BatchItem], float | None] | None,
 ) -> BatchPlan:
     """Count the items and their estimated cost; reads the manifest if there is one."""
@@ -863,7 +885,7 @@ def plan_batch(
     manifest = Manifest(path) if path.exists() else None
     plan = BatchPlan()
     try:
-        for item in scan_prompts(source, default_model):
+        for item in scan_prompts(source, default_model, default_options):
             plan.total += 1
             if item.duplicate_of is not None and item.error is None:
                 plan.duplicates += 1

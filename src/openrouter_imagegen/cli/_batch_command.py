@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -11,17 +10,27 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openrouter_imagegen.cli._app import DEFAULT_MODEL, _stderr
+from openrouter_imagegen.cli._app import JSON_ERRORS, _stderr
+from openrouter_imagegen.cli._options import (
+    client_options as connection_settings,
+)
+from openrouter_imagegen.cli._options import (
+    connection_options,
+    generation_options,
+    to_generation_options,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
     from openrouter_imagegen.cli._batch import BatchItem, BatchPlan, BatchReport
+    from openrouter_imagegen.client import ImageClient
 
 __all__ = ["batch"]
 
 _PLAIN_PROGRESS_SECONDS = 2.0
+_NOT_PRICED = {"endpoint", "check_parameters"}  # how to send an item, not what it costs
 _SHOWN = 20  # failures, warnings and changed items listed in the summary
 
 
@@ -49,15 +58,15 @@ def _batch_progress(console: Console) -> Progress:
     )
 
 
-def _estimator(client: Any) -> Callable[[BatchItem], float | None] | None:
-    """The client's cost estimate per item, when the client has one."""
-    estimate_cost = getattr(client, "estimate_cost", None)
-    if estimate_cost is None:
-        return None
+def _estimator(client: ImageClient) -> Callable[[BatchItem], float | None]:
+    """Each item's estimated cost in USD (the high bound: a budget must hold), or None.
+
+    The catalogue behind it is fetched once per model and cached by the client.
+    """
 
     def estimate(item: BatchItem) -> float | None:
-        value = estimate_cost(item.prompt or "", model=item.model, **item.options)
-        return None if value is None else float(value)
+        options = {k: v for k, v in item.options.items() if k not in _NOT_PRICED}
+        return client.estimate_cost(item.prompt or "", model=item.model, **options).high
 
     return estimate
 
@@ -113,25 +122,11 @@ def _print_plan(plan: BatchPlan, estimated: bool) -> None:
     help="Directory for the images, manifest.sqlite and index.jsonl (created if needed).",
 )
 @click.option(
-    "-m",
-    "--model",
-    default=lambda: os.environ.get("OPENROUTER_IMAGEGEN_MODEL", DEFAULT_MODEL),
-    show_default=DEFAULT_MODEL,
-    help="Model for lines that name none (env OPENROUTER_IMAGEGEN_MODEL).",
-)
-@click.option(
     "--concurrency",
     type=click.IntRange(1, 256),
     default=8,
     show_default=True,
     help="Requests at once at most; halved on a rate limit, regained one per success.",
-)
-@click.option(
-    "--max-retries",
-    type=click.IntRange(0, 20),
-    default=3,
-    show_default=True,
-    help="Retries of one request after a transient error.",
 )
 @click.option(
     "--rate",
@@ -155,39 +150,16 @@ def _print_plan(plan: BatchPlan, estimated: bool) -> None:
     show_default=True,
     help="Print the item count and estimated cost; send no request, write nothing.",
 )
-@click.option(
-    "--retry-unsafe",
-    is_flag=True,
-    default=False,
-    show_default=True,
-    help="Also retry a request that may have reached the server (it may be paid twice).",
-)
-@click.option(
-    "--base-url",
-    envvar="OPENROUTER_BASE_URL",
-    default=None,
-    show_default="https://openrouter.ai/api/v1",
-    help="API base URL (env OPENROUTER_BASE_URL).",
-)
-@click.option(
-    "--timeout",
-    type=float,
-    default=None,
-    show_default="180 s to read",
-    help="Seconds to wait for an answer.",
-)
+@generation_options
+@connection_options
 def batch(
     prompts: Path,
     output: Path,
-    model: str,
     concurrency: int,
-    max_retries: int,
     rate: float | None,
     budget: float | None,
     dry_run: bool,
-    retry_unsafe: bool,
-    base_url: str | None,
-    timeout: float | None,
+    **kwargs: Any,
 ) -> None:
     """Generate one image set per line of PROMPTS.jsonl into OUTPUT; rerun to resume.
 
@@ -211,26 +183,25 @@ def batch(
     import asyncio
 
     from openrouter_imagegen.cli._batch import BatchReport, plan_batch, run_batch
-    from openrouter_imagegen.client import AsyncImageClient
+    from openrouter_imagegen.cli._session import make_async_client, make_client
 
-    client_options: dict[str, Any] = {
-        "base_url": base_url,
-        "max_retries": max_retries,
-        "timeout": timeout,
-        "app_name": "openrouter-imagegen",
-    }
-    if retry_unsafe:
-        client_options["retry_unsafe"] = True
+    JSON_ERRORS["enabled"] = False
+    settings = connection_settings(kwargs)
+    model: str = kwargs.pop("model")
+    defaults: dict[str, Any] = dict(to_generation_options(kwargs))
+    endpoint = kwargs.pop("endpoint")
+    if endpoint != "auto":
+        defaults["endpoint"] = endpoint
+    if kwargs.pop("no_check"):
+        defaults["check_parameters"] = False
 
     if dry_run:
-
-        async def plan() -> tuple[BatchPlan, bool]:
-            async with AsyncImageClient(**client_options) as client:
-                estimate = _estimator(client)
-                found = plan_batch(prompts, output, default_model=model, estimate=estimate)
-                return found, estimate is not None
-
-        _print_plan(*asyncio.run(plan()))
+        with make_client(settings) as estimating:
+            found = plan_batch(
+                prompts, output, default_model=model, default_options=defaults,
+                estimate=_estimator(estimating),
+            )  # fmt: skip
+        _print_plan(found, True)
         return
 
     console = _stderr()
@@ -258,12 +229,14 @@ def batch(
             )
 
     async def run(report: BatchReport) -> None:
-        async with AsyncImageClient(**client_options) as client:
-            await run_batch(
-                prompts, output, client=client, default_model=model, concurrency=concurrency,
-                report=report, on_progress=on_progress, rate=rate, budget=budget,
-                estimate=_estimator(client),
-            )  # fmt: skip
+        with make_client(settings) as estimating:
+            async with make_async_client(settings) as client:
+                await run_batch(
+                    prompts, output, client=client, default_model=model,
+                    default_options=defaults, concurrency=concurrency, report=report,
+                    on_progress=on_progress, rate=rate, budget=budget,
+                    estimate=_estimator(estimating) if budget is not None else None,
+                )  # fmt: skip
 
     report = BatchReport()
     if progress is not None:
