@@ -36,6 +36,22 @@ Faults on the generation endpoints, by request header or per server
 The header `X-Emulator-Fault: NAME*N` faults only the first `N` requests that
 carry the same `X-Emulator-Request-Key` header, so that retries recover.
 
+Serving a browser is not its job, and it guards against one: it answers
+only `Host` names of its own address (DNS rebinding), refuses cross-site
+`Origin`s and POSTs that are not JSON, and bounds what a request can cost:
+bodies over `MAX_BODY_BYTES` (413), prompts over `MAX_PROMPT_CHARS` (400),
+connections that never finish sending a request, and too many connections.
+
+For new users: `run(url_results=True)` answers with URLs the emulator serves
+itself, an edit (a request with an input image) starts from that image, and
+`run(log_requests=True)` yields a URL whose `.requests` lists what was sent:
+
+```python
+with run(log_requests=True) as base_url:
+    ...
+    assert base_url.requests[-1].body["model"] == "openai/gpt-5-image"
+```
+
 Needs the `server` extra, but only once an emulator is made: importing this
 package loads neither Starlette, Pillow nor uvicorn.
 """
@@ -43,8 +59,29 @@ package loads neither Starlette, Pillow nor uvicorn.
 from openrouter_imagegen._public import publish
 from openrouter_imagegen.emulator._catalog import IMAGE_MODELS, MODELS
 from openrouter_imagegen.emulator._faults import FAULTS
-from openrouter_imagegen.emulator._server import create_app, run, serve
+from openrouter_imagegen.emulator._log import LoggedRequest
+from openrouter_imagegen.emulator._requests import MAX_PROMPT_CHARS
+from openrouter_imagegen.emulator._server import (
+    LOOPBACK_HOSTS,
+    MAX_BODY_BYTES,
+    EmulatorURL,
+    create_app,
+    run,
+    serve,
+)
 
-__all__ = ["FAULTS", "IMAGE_MODELS", "MODELS", "create_app", "run", "serve"]
+__all__ = [
+    "FAULTS",
+    "IMAGE_MODELS",
+    "LOOPBACK_HOSTS",
+    "MAX_BODY_BYTES",
+    "MAX_PROMPT_CHARS",
+    "MODELS",
+    "EmulatorURL",
+    "LoggedRequest",
+    "create_app",
+    "run",
+    "serve",
+]
 
 publish(globals(), __all__, __name__)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import itertools
+import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import Any
 
 import anyio
@@ -14,18 +16,23 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from openrouter_imagegen.emulator._cache import BudgetCache
 from openrouter_imagegen.emulator._catalog import (
     image_model_endpoints,
     image_models_listing,
     models_listing,
 )
 from openrouter_imagegen.emulator._faults import STATUS_FAULTS, ConnectionReset, Faults
+from openrouter_imagegen.emulator._guard import Guard, error_response, json_response
 from openrouter_imagegen.emulator._image_requests import read_image_generation
+from openrouter_imagegen.emulator._log import LoggedRequest
 from openrouter_imagegen.emulator._payloads import (
+    MEDIA_TYPES,
     EventStream,
     chat_completion,
     chat_events,
@@ -49,24 +56,22 @@ __all__ = ["build_app"]
 
 _KEEP_ALIVE = encode_comment("OPENROUTER PROCESSING")
 _HISTORY_KEPT = 1000  # responses that `previous_response_id` can continue
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(msgspec.json.encode(body), status, headers, media_type="application/json")
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return _json(status, {"error": {"code": status, "message": message}}, headers)
+_FILES_BYTES = 256 * 1024 * 1024  # pictures served by URL: the oldest go first
+_FILES_PATH = "/api/v1/files"
 
 
 class _Emulator:
     """The request handlers, and the state they share."""
 
-    def __init__(self, api_key: str | None, faults: Faults) -> None:
+    def __init__(self, api_key: str | None, faults: Faults, url_results: bool) -> None:
         self.api_key = api_key
         self.faults = faults
+        self.url_results = url_results
         self.counter = itertools.count(1)
         self.history: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self.files: BudgetCache[str, tuple[bytes, str]] = BudgetCache(
+            _FILES_BYTES, lambda name, file: len(file[0])
+        )
 
     async def responses(self, request: Request) -> Response:
         return await self._generate(request, chat=False)
@@ -76,19 +81,28 @@ class _Emulator:
 
     async def models(self, request: Request) -> Response:
         try:
-            return _json(200, models_listing(request.query_params.get("output_modalities")))
+            return json_response(200, models_listing(request.query_params.get("output_modalities")))
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error_response(400, str(exc))
 
     async def image_models(self, request: Request) -> Response:
-        return _json(200, image_models_listing())
+        return json_response(200, image_models_listing())
 
     async def image_model_endpoints(self, request: Request) -> Response:
         model = f"{request.path_params['author']}/{request.path_params['slug']}"
         endpoints = image_model_endpoints(model)
         if endpoints is None:
-            return _error(404, f"No image model {model!r}: see GET /api/v1/images/models")
-        return _json(200, endpoints)
+            return error_response(404, f"No image model {model!r}: see GET /api/v1/images/models")
+        return json_response(200, endpoints)
+
+    async def file(self, request: Request) -> Response:
+        """A picture served by URL (`url_results`): no key needed, as the name is unguessable."""
+        name = request.path_params["name"]
+        found = self.files.get(name)
+        if found is None:
+            return error_response(404, f"No file {name!r}: it was never made here, or is long gone")
+        data, media_type = found
+        return Response(data, 200, media_type=media_type)
 
     async def images(self, request: Request) -> Response:
         headers = self._generation_headers()
@@ -96,10 +110,10 @@ class _Emulator:
             body, fault = await self._admit(request, headers)
             model, spec = read_image_generation(body)
         except RequestRefused as exc:
-            return _error(exc.status, exc.message, headers)
+            return error_response(exc.status, exc.message, headers)
         await self._delay(request, fault)
         if fault == "failed" and not spec.stream:  # no body to fail in: the provider's error
-            return _error(502, STATUS_FAULTS["502"], headers)
+            return error_response(502, STATUS_FAULTS["502"], headers)
         images = await run_in_threadpool(_render_all, spec)
         payload = image_generation(model, spec, images, created=int(time.time()))
         stream = image_events(images, payload, failed=fault == "failed") if spec.stream else None
@@ -114,7 +128,8 @@ class _Emulator:
         given = request.headers.get("authorization")
         if given is None:
             raise RequestRefused(401, "No auth credentials found")
-        if given != f"Bearer {self.api_key}":
+        # Constant time: how long a refusal takes must not tell how much of a guess was right.
+        if not hmac.compare_digest(given.encode(), f"Bearer {self.api_key}".encode()):
             raise RequestRefused(401, "User not found.")  # what OpenRouter says for a bad key
 
     async def _admit(
@@ -148,21 +163,37 @@ class _Emulator:
             body, fault = await self._admit(request, headers)
             spec = read_chat_request(body) if chat else read_responses_request(body, self.history)
         except RequestRefused as exc:
-            return _error(exc.status, exc.message, headers)
+            return error_response(exc.status, exc.message, headers)
         await self._delay(request, fault)
         images = await run_in_threadpool(_render_all, spec)
         failed, created = fault == "failed", int(time.time())
+        urls: list[str] | None = None
+        if self.url_results:  # failed calls have no pictures to link to
+            urls = [] if failed else self._publish(request, spec, images)
+        options: dict[str, Any] = {"failed": failed, "created": created, "urls": urls}
         stream: EventStream | None = None
         if chat:
-            payload = chat_completion(spec, images, generation_id, failed=failed, created=created)
+            payload = chat_completion(spec, images, generation_id, **options)
             if spec.stream:
                 stream = chat_events(payload)
         else:
-            payload = response_object(spec, images, generation_id, failed=failed, created=created)
+            payload = response_object(spec, images, generation_id, **options)
             self._remember(payload["id"], spec)
             if spec.stream:
                 stream = response_events(images, payload)
         return _answer(payload, stream, fault, headers)
+
+    def _publish(
+        self, request: Request, spec: ImageRequest, images: Sequence[Rendered]
+    ) -> list[str]:
+        """Keep `images` to serve by URL; their URLs, on the host the client called."""
+        base = str(request.base_url).rstrip("/") + _FILES_PATH
+        urls = []
+        for image in images:
+            name = f"{secrets.token_urlsafe(18)}.{spec.output_format}"
+            self.files.put(name, (image.data, MEDIA_TYPES[spec.output_format]))
+            urls.append(f"{base}/{name}")
+        return urls
 
     def _remember(self, response_id: str, spec: ImageRequest) -> None:
         self.history[response_id] = (spec.prompt, spec.context)
@@ -200,6 +231,7 @@ def _render_all(spec: ImageRequest) -> list[Rendered]:
                 context=spec.context,
                 seed=spec.seed,
                 compression=spec.compression,
+                base=spec.input_image,
             ),
             spec.partial_images,
         )
@@ -233,12 +265,20 @@ async def _cut_body(data: bytes, fault: str | None) -> AsyncIterator[bytes]:
         raise ConnectionReset
 
 
-def build_app(api_key: str | None, faults: Faults) -> Starlette:
-    emulator = _Emulator(api_key, faults)
+def build_app(
+    api_key: str | None,
+    faults: Faults,
+    *,
+    url_results: bool,
+    hosts: Collection[str] | None,
+    max_body: int,
+    log: Callable[[LoggedRequest], None] | None,
+) -> Starlette:
+    emulator = _Emulator(api_key, faults, url_results)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _error(exc.status_code, f"{exc.detail}: {request.method} {request.url.path}")
+        return error_response(exc.status_code, f"{exc.detail}: {request.method} {request.url.path}")
 
     routes = [
         Route("/api/v1/responses", emulator.responses, methods=["POST"]),
@@ -252,5 +292,9 @@ def build_app(api_key: str | None, faults: Faults) -> Starlette:
             emulator.image_model_endpoints,
             methods=["GET"],
         ),
+        Route(_FILES_PATH + "/{name}", emulator.file, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    guard = Middleware(Guard, hosts=hosts, max_body=max_body, log=log)
+    return Starlette(
+        routes=routes, middleware=[guard], exception_handlers={HTTPException: http_error}
+    )

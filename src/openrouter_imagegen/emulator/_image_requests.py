@@ -13,7 +13,9 @@ from openrouter_imagegen.emulator._catalog import IMAGE_MODELS, ImageModel, imag
 from openrouter_imagegen.emulator._requests import (
     ImageRequest,
     RequestRefused,
+    check_prompt,
     choice,
+    inline_image,
     integer,
     pixel_size,
     read_flag,
@@ -54,6 +56,7 @@ def read_image_generation(body: dict[str, Any]) -> tuple[ImageModel, ImageReques
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise RequestRefused(400, f"prompt: expected a non-empty string, got {prompt!r}")
+    check_prompt(prompt, "prompt")
     given = {name: body[name] for name in _MODEL_PARAMETERS if body.get(name) is not None}
     n = integer(given.get("n", 1), "n", 1, _MAX_N)
     aspect = choice(given.get("aspect_ratio"), "aspect_ratio", _ASPECT_RATIOS, "auto")
@@ -68,7 +71,7 @@ def read_image_generation(body: dict[str, Any]) -> tuple[ImageModel, ImageReques
     compression = None
     if "output_compression" in given:
         compression = integer(given["output_compression"], "output_compression", 0, 100)
-    context = _references(given.get("input_references"))
+    context, input_image = _references(given.get("input_references"))
     seed = read_seed(body)
     provider = body.get("provider")
     if provider is not None and not isinstance(provider, dict):
@@ -84,6 +87,7 @@ def read_image_generation(body: dict[str, Any]) -> tuple[ImageModel, ImageReques
         partial_images=_STREAMED_PREVIEWS if streams and output_format != "svg" else 0,
         stream=streams, seed=seed,
         compression=compression if output_format in ("jpeg", "webp") else None,
+        input_image=input_image,
     )  # fmt: skip
 
 
@@ -118,10 +122,11 @@ def _ratio(aspect: str) -> float:
     return float(width) / float(height)
 
 
-def _references(value: Any) -> str:
-    """A digest of the reference images (`ContentPartImage`s), which change the picture."""
+def _references(value: Any) -> tuple[str, bytes | None]:
+    """A digest of the reference images (`ContentPartImage`s), which change the picture, and
+    the last of them sent inline, which an edit starts from."""
     if value is None:
-        return ""
+        return "", None
     if not isinstance(value, list):
         raise RequestRefused(400, "input_references: expected an array of image_url parts")
     if len(value) > _MAX_REFERENCES:
@@ -129,6 +134,7 @@ def _references(value: Any) -> str:
             400, f"input_references: at most {_MAX_REFERENCES} images, got {len(value)}"
         )
     digest = hashlib.sha256()
+    last_inline = None
     for index, part in enumerate(value):
         field = f"input_references[{index}]"
         if not isinstance(part, dict) or part.get("type") != "image_url":
@@ -142,7 +148,8 @@ def _references(value: Any) -> str:
                 400, f"{field}.image_url.url: expected a data:image/ URL or an http(s) URL"
             )
         digest.update(url.encode() + b"\0")
-    return digest.hexdigest()[:16] if value else ""
+        last_inline = inline_image(url) or last_inline
+    return digest.hexdigest()[:16] if value else "", last_inline
 
 
 def _check_supported(model: ImageModel, name: str, value: Any) -> None:

@@ -22,6 +22,7 @@ from openrouter_imagegen.emulator._requests import ImageRequest
 from openrouter_imagegen.stream import encode_event
 
 __all__ = [
+    "MEDIA_TYPES",
     "EventStream",
     "chat_completion",
     "chat_events",
@@ -32,7 +33,7 @@ __all__ = [
     "response_object",
 ]
 
-_MEDIA_TYPES = {
+MEDIA_TYPES = {
     "png": "image/png",
     "jpeg": "image/jpeg",
     "webp": "image/webp",
@@ -82,18 +83,37 @@ def response_object(
     *,
     failed: bool,
     created: int,
+    urls: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The `response` object: the image calls, then a short assistant message unless they failed."""
-    output: list[dict[str, Any]] = [
-        {
-            "type": "image_generation_call",
-            "id": new_id("ig", generation_id, variant),
-            "status": "failed" if failed else "completed",
-            "result": None if failed else _b64(image.data),
-            "prompt": request.prompt,
-        }
-        for variant, image in enumerate(images)
-    ]
+    """The `response` object: the image calls, then a short assistant message unless they failed.
+
+    With `urls` (one a picture), the calls are OpenRouter's `openrouter:image_generation`
+    items, whose result is the URL; their status has no `failed`, so a failure is `incomplete`.
+    """
+    output: list[dict[str, Any]] = []
+    for variant, image in enumerate(images):
+        call_id = new_id("ig", generation_id, variant)
+        if urls is None:
+            output.append(
+                {
+                    "type": "image_generation_call",
+                    "id": call_id,
+                    "status": "failed" if failed else "completed",
+                    "result": None if failed else _b64(image.data),
+                    "prompt": request.prompt,
+                }
+            )
+        else:
+            item: dict[str, Any] = {
+                "type": "openrouter:image_generation",
+                "id": call_id,
+                "status": "incomplete" if failed else "completed",
+                "result": None if failed else urls[variant],
+                "prompt": request.prompt,
+            }
+            if not failed:
+                item["imageUrl"] = urls[variant]
+            output.append(item)
     if not failed:
         output.append(
             {
@@ -142,7 +162,9 @@ def response_events(images: Sequence[Rendered], final: dict[str, Any]) -> EventS
 
     Each image call goes added, in_progress, generating, its partial images,
     completed, done; then the message item; then `response.completed` (or,
-    for failed calls, done with status failed and `response.failed`).
+    for failed calls, done with status failed and `response.failed`). An
+    `openrouter:image_generation` item, whose result is a URL, has no
+    progress of its own: it is only added, then done.
     """
     numbers = itertools.count()
 
@@ -161,11 +183,14 @@ def response_events(images: Sequence[Rendered], final: dict[str, Any]) -> EventS
             continue
         ids = {"item_id": item["id"], "output_index": index}
         in_progress = {**item, "status": "in_progress", "result": None}
+        in_progress.pop("imageUrl", None)
         events.append(event("response.output_item.added", output_index=index, item=in_progress))
-        events.append(event("response.image_generation_call.in_progress", **ids))
-        events.append(event("response.image_generation_call.generating", **ids))
+        call = item["type"] == "image_generation_call"
+        if call:
+            events.append(event("response.image_generation_call.in_progress", **ids))
+            events.append(event("response.image_generation_call.generating", **ids))
         previews_from = len(events)
-        for number, preview in enumerate(images[index].previews):
+        for number, preview in enumerate(images[index].previews if call else ()):
             events.append(
                 event(
                     "response.image_generation_call.partial_image",
@@ -177,7 +202,7 @@ def response_events(images: Sequence[Rendered], final: dict[str, Any]) -> EventS
         if not truncate_at:  # the first call: reset after its first preview, truncate after all
             reset_at = min(previews_from + 1, len(events))
             truncate_at = len(events)
-        if item["status"] == "completed":
+        if call and item["status"] == "completed":
             events.append(event("response.image_generation_call.completed", **ids))
         events.append(event("response.output_item.done", output_index=index, item=item))
     if final["status"] == "failed":
@@ -216,14 +241,22 @@ def chat_completion(
     *,
     failed: bool,
     created: int,
+    urls: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """A `chat.completion` whose message carries the pictures as data URLs."""
-    media_type = _MEDIA_TYPES[request.output_format]
+    """A `chat.completion` whose message carries the pictures as data URLs, or as `urls`."""
+    media_type = MEDIA_TYPES[request.output_format]
     message: dict[str, Any] = {"role": "assistant", "content": _reply_text(request, failed)}
     if not failed:
         message["images"] = [
-            {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{_b64(i.data)}"}}
-            for i in images
+            {
+                "type": "image_url",
+                "image_url": {
+                    "url": f"data:{media_type};base64,{_b64(image.data)}"
+                    if urls is None
+                    else urls[variant]
+                },
+            }
+            for variant, image in enumerate(images)
         ]
     words = len(request.prompt.split())
     return {
@@ -279,8 +312,11 @@ def chat_events(whole: dict[str, Any]) -> EventStream:
 def image_generation(
     model: ImageModel, request: ImageRequest, images: Sequence[Rendered], *, created: int
 ) -> dict[str, Any]:
-    """The `ImageGenerationResponse`: the pictures, and a usage whose cost is the model's price."""
-    media_type = _MEDIA_TYPES[request.output_format]
+    """The `ImageGenerationResponse`: the pictures, and a usage whose cost is the model's price.
+
+    The pictures are always `b64_json`: the API has no URL form of them.
+    """
+    media_type = MEDIA_TYPES[request.output_format]
     words = len(request.prompt.split())
     return {
         "created": created,
@@ -305,7 +341,7 @@ def image_events(images: Sequence[Rendered], whole: dict[str, Any], *, failed: b
     events: list[bytes] = []
     truncate_at = reset_at = 0
     for index, (image, item) in enumerate(zip(images, whole["data"], strict=True)):
-        if item["media_type"] == _MEDIA_TYPES["svg"]:
+        if item["media_type"] == MEDIA_TYPES["svg"]:
             events += [
                 event({"type": "image_generation.text_chunk", "text": line, "phase": "content"})
                 for line in image.data.decode().splitlines(keepends=True)

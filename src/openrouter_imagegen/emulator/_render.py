@@ -2,21 +2,27 @@
 
 The same parameters always give the same bytes (colours and shapes come from
 a hash of the prompt; the encoders write no timestamps), and renders are
-cached, so a repeated request costs almost nothing.
+cached, so a repeated request costs almost nothing. The prompt is written in
+DejaVu Sans, shipped in `fonts/`, which covers Latin, Greek and Cyrillic.
+
+An edit starts from its input image: cropped to the size, tinted, with the
+shapes outlined over it rather than filled. An input image that does not
+decode, or has more than `_MAX_INPUT_PIXELS`, changes only the colours.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
-import textwrap
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
+from importlib import resources
 from xml.sax.saxutils import escape
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+
+from openrouter_imagegen.emulator._cache import BudgetCache
 
 __all__ = ["RenderSpec", "Rendered", "render"]
 
@@ -26,6 +32,9 @@ _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 _QUALITY = {"low": 60, "medium": 80, "high": 92, "auto": 85}
 # A byte budget rather than an entry count: a few 4096x4096 renders must not pin gigabytes.
 _CACHE_BYTES = 128 * 1024 * 1024
+_MAX_TEXT_CHARS = 300  # of the prompt drawn: the picture shows its start, not all of it
+_MAX_INPUT_PIXELS = 40_000_000
+_TINT = 0.25  # how much of the design's gradient shows through an input image
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,7 @@ class RenderSpec:
     context: str = ""  # a digest of input images or earlier results, for edits
     seed: int | None = None
     compression: int | None = None  # the JPEG and WebP quality, 0 to 100, instead of `quality`'s
+    base: bytes | None = None  # an encoded input image that the picture starts from
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +66,14 @@ class Rendered:
         return len(self.data) + sum(map(len, self.previews))
 
 
-class _RenderCache:
-    """The least recently used renders that fit in a byte budget; shared by worker threads."""
+_RenderKey = tuple[RenderSpec, int]  # the spec, and how many previews
+
+
+class _RenderCache(BudgetCache[_RenderKey, Rendered]):
+    """Renders, each weighed with the input image its key holds."""
 
     def __init__(self, budget: int) -> None:
-        self._budget = budget
-        self._used = 0
-        self._entries: OrderedDict[tuple[RenderSpec, int], Rendered] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[RenderSpec, int]) -> Rendered | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[RenderSpec, int], rendered: Rendered) -> None:
-        if rendered.size > self._budget:
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = rendered
-            self._used += rendered.size
-            while self._used > self._budget:
-                _, evicted = self._entries.popitem(last=False)
-                self._used -= evicted.size
+        super().__init__(budget, lambda key, rendered: rendered.size + len(key[0].base or b""))
 
 
 _cache = _RenderCache(_CACHE_BYTES)
@@ -146,9 +137,54 @@ def _design(spec: RenderSpec) -> _Design:
         kind = "ellipse" if d[3] % 2 else "rectangle"
         shapes.append(_Shape(kind, (x - r, y - r, x + r, y + r), colours[2 + i % 8]))
     text_size = max(10, min(width, height) // 12)
-    text = textwrap.fill(spec.prompt, width=max(8, width // (text_size // 2 + 1)))[:300]
+    # DejaVu Sans averages about 0.6 em a character; a line is about 1.2 em high.
+    columns = max(8, width * 5 // (text_size * 3))
+    rows = max(1, (height - text_size) * 5 // (text_size * 6))
+    text = _wrap(spec.prompt, columns, rows)
     background = None if transparent else (colours[0], colours[1])
     return _Design(background, tuple(shapes), text, text_size)
+
+
+def _wrap(text: str, columns: int, rows: int) -> str:
+    """The start of `text` in at most `rows` lines of at most `columns` characters, cutting
+    words longer than a line. Only what can be drawn is looked at, so any prompt is quick."""
+    lines: list[str] = []
+    line = ""
+    for word in text[: min(columns * rows, _MAX_TEXT_CHARS)].split():
+        for start in range(0, len(word), columns):
+            piece = word[start : start + columns]
+            if line and len(line) + 1 + len(piece) <= columns:
+                line += " " + piece
+                continue
+            if line:
+                lines.append(line)
+            line = piece
+    if line:
+        lines.append(line)
+    return "\n".join(lines[:rows])
+
+
+@functools.cache
+def _font_file() -> bytes:
+    return (resources.files(__package__) / "fonts" / "DejaVuSans.ttf").read_bytes()
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    # A font object per render: FreeType faces must not be shared between threads.
+    return ImageFont.truetype(io.BytesIO(_font_file()), size)
+
+
+def _input_picture(data: bytes, size: tuple[int, int], mode: str) -> Image.Image | None:
+    """The input image `data` cropped and scaled to `size`, or None when it does not decode
+    or is too large to."""
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            if picture.width * picture.height > _MAX_INPUT_PIXELS:
+                return None
+            picture.draft("RGB", size)  # a JPEG decodes at a reduced scale when it can
+            return ImageOps.fit(picture.convert(mode), size)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def _draw(spec: RenderSpec) -> Image.Image:
@@ -165,15 +201,21 @@ def _draw(spec: RenderSpec) -> Image.Image:
             Image.new("RGB", (width, height), top),
             gradient,
         )
+    base = _input_picture(spec.base, (width, height), image.mode) if spec.base else None
+    if base is not None:
+        image = Image.blend(base, image, _TINT) if opaque else base
     draw = ImageDraw.Draw(image)
-    for shape in design.shapes:
-        fill = shape.fill if opaque else (*shape.fill, 255)
-        if shape.kind == "ellipse":
-            draw.ellipse(shape.box, fill=fill)
-        else:
-            draw.rectangle(shape.box, fill=fill)
     size = design.text_size
-    font = ImageFont.load_default(size=size)
+    for shape in design.shapes:
+        colour = shape.fill if opaque else (*shape.fill, 255)
+        # Over an input image, outlines: the picture must still show what it was made from.
+        fill, outline = (colour, None) if base is None else (None, colour)
+        line_width = max(2, size // 6)
+        if shape.kind == "ellipse":
+            draw.ellipse(shape.box, fill=fill, outline=outline, width=line_width)
+        else:
+            draw.rectangle(shape.box, fill=fill, outline=outline, width=line_width)
+    font = _font(size)
     ink = (255, 255, 255) if opaque else (255, 255, 255, 255)
     draw.multiline_text(
         (size // 2, size // 2),
@@ -216,7 +258,8 @@ def _svg(spec: RenderSpec) -> str:
             )
     size = design.text_size
     lines.append(
-        f'<text x="{size // 2}" y="{size}" font-family="sans-serif" font-size="{size}" '
+        f'<text x="{size // 2}" y="{size}" font-family="DejaVu Sans, sans-serif" '
+        f'font-size="{size}" '
         'fill="#ffffff" stroke="#000000" stroke-width="2" paint-order="stroke">'
     )
     text = escape(_XML_UNSAFE.sub("", design.text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -9,14 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import pybase64
 
 from openrouter_imagegen.emulator._catalog import is_served, output_modalities
 
 __all__ = [
+    "MAX_PROMPT_CHARS",
     "ImageRequest",
     "RequestRefused",
+    "check_prompt",
     "choice",
     "decode_body",
+    "inline_image",
     "integer",
     "pixel_size",
     "read_chat_request",
@@ -32,6 +37,8 @@ _MAX_SIDE = 4096
 _DEFAULT_SIDE = 1024
 _MAX_N = 10
 _MAX_PARTIAL_IMAGES = 3
+# Longer than any real prompt; the bound keeps what a request can make the renderer do small.
+MAX_PROMPT_CHARS = 32_000
 
 
 class RequestRefused(Exception):
@@ -60,6 +67,7 @@ class ImageRequest:
     stream: bool
     seed: int | None
     compression: int | None = None  # the JPEG and WebP quality, overriding `quality`'s
+    input_image: bytes | None = None  # the last image sent inline, which an edit starts from
 
 
 def decode_body(raw: bytes) -> dict[str, Any]:
@@ -79,7 +87,7 @@ def read_responses_request(
     model = read_model(body, is_served)
     if "input" not in body:
         raise RequestRefused(400, "input: required")
-    prompt, context = _prompt_and_context(body["input"], "input")
+    prompt, context, image = _prompt_and_context(body["input"], "input")
     previous = body.get("previous_response_id")
     if previous is not None:
         if not isinstance(previous, str) or previous not in history:
@@ -93,10 +101,12 @@ def read_responses_request(
         raise RequestRefused(400, "tools: expected an array")
     for index, tool in enumerate(tools):
         if isinstance(tool, dict) and tool.get("type") == "image_generation":
-            return _image_request(body, model, prompt, context, "input", tool, f"tools[{index}]")
+            return _image_request(
+                body, model, (prompt, context, image), "input", tool, f"tools[{index}]"
+            )
     # Without the image tool, `modalities` is what asks for pictures (Gemini style).
     _check_modalities(body, model, required=False)
-    return _image_request(body, model, prompt, context, "input", {}, "")
+    return _image_request(body, model, (prompt, context, image), "input", {}, "")
 
 
 def read_chat_request(body: dict[str, Any]) -> ImageRequest:
@@ -107,8 +117,9 @@ def read_chat_request(body: dict[str, Any]) -> ImageRequest:
         raise RequestRefused(400, "messages: expected a non-empty array")
     _check_modalities(body, model, required=True)
     users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-    prompt, context = _prompt_and_context(users[-1:], "messages")
-    return _image_request(body, model, prompt, context, "messages", {}, "")
+    return _image_request(
+        body, model, _prompt_and_context(users[-1:], "messages"), "messages", {}, ""
+    )
 
 
 def read_model(body: dict[str, Any], served: Callable[[str], bool]) -> str:
@@ -156,12 +167,12 @@ def read_seed(body: dict[str, Any]) -> int | None:
 def _image_request(
     body: dict[str, Any],
     model: str,
-    prompt: str,
-    context: str,
+    given: tuple[str, str, bytes | None],  # the prompt, the context digest, the input image
     prompt_field: str,
     tool: dict[str, Any],
     tool_field: str,
 ) -> ImageRequest:
+    prompt, context, input_image = given
     config = body.get("image_config") or {}
     if not isinstance(config, dict):
         raise RequestRefused(400, "image_config: expected an object")
@@ -194,11 +205,39 @@ def _image_request(
     seed = read_seed(body)
     if not prompt.strip():
         raise RequestRefused(400, f"{prompt_field}: the prompt is empty")
+    check_prompt(prompt, prompt_field)
     return ImageRequest(
         model=model, prompt=prompt, context=context, width=width, height=height,
         output_format=output_format, background=background, quality=quality, n=n,
         partial_images=partial if stream else 0, stream=stream, seed=seed,
+        input_image=input_image,
     )  # fmt: skip
+
+
+def check_prompt(prompt: str, field: str) -> None:
+    """Refuse a prompt longer than `MAX_PROMPT_CHARS`, naming `field`."""
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise RequestRefused(
+            400,
+            f"{field}: the prompt is {len(prompt)} characters long; "
+            f"at most {MAX_PROMPT_CHARS} are accepted",
+        )
+
+
+def inline_image(value: str) -> bytes | None:
+    """The bytes of an image sent inline: a base64 `data:` URL, or bare base64 (an earlier
+    result). None for anything else (an http URL, a file id), which the emulator cannot read
+    offline, and for base64 that does not decode."""
+    if value.startswith("data:"):
+        header, comma, value = value.partition(",")
+        if not comma or not header.endswith(";base64"):
+            return None
+    elif value.startswith(("http://", "https://")):
+        return None
+    try:
+        return bytes(pybase64.b64decode(value, validate=False))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def pixel_size(value: Any, field: str) -> tuple[int, int] | None:
@@ -252,15 +291,17 @@ def integer(value: Any, field: str, low: int, high: int) -> int:
     return value
 
 
-def _prompt_and_context(items: Any, field: str) -> tuple[str, str]:
-    """The prompt text of an input, and a digest of the images and results it carries."""
+def _prompt_and_context(items: Any, field: str) -> tuple[str, str, bytes | None]:
+    """The prompt text of an input, a digest of the images and results it carries, and the
+    last of them sent inline."""
     if isinstance(items, str):
-        return items, ""
+        return items, "", None
     if not isinstance(items, list):
         raise RequestRefused(400, f"{field}: expected a string or an array of input items")
     texts: list[str] = []
     digest = hashlib.sha256()
     carries_images = False
+    last_inline: bytes | None = None
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -274,7 +315,10 @@ def _prompt_and_context(items: Any, field: str) -> tuple[str, str]:
                 if isinstance(image, str):
                     digest.update(image.encode())
                     carries_images = True
-    return " ".join(texts), digest.hexdigest()[:16] if carries_images else ""
+            for image in (url, part.get("result")):  # a file id is no picture to start from
+                if isinstance(image, str):
+                    last_inline = inline_image(image) or last_inline
+    return " ".join(texts), digest.hexdigest()[:16] if carries_images else "", last_inline
 
 
 def _parts(item: dict[str, Any]) -> list[Any]:
