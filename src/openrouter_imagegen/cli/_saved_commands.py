@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +21,18 @@ if TYPE_CHECKING:
 __all__ = ["extract", "inspect"]
 
 
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Print each warning raised inside as one `warning: ...` line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:  # Python's own format would show a source path and line
+            for warning in caught:
+                click.echo(f"warning: {warning.message}", err=True)
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -30,42 +45,55 @@ __all__ = ["extract", "inspect"]
 @click.option("--partials", is_flag=True, help="Also extract partial images from captured streams.")
 @click.option("--fetch", is_flag=True, help="Download results that are https URLs.")
 def extract(files: tuple[Path, ...], output: Path, partials: bool, fetch: bool) -> None:
-    """Extract every image from saved responses: JSON, JSONL logs, captured SSE streams."""
+    """Extract every image from saved responses: JSON, JSONL logs, captured SSE streams.
+
+    Exits 1 when a file could not be read or no file held an image.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    failed_files = extracted = 0
+    for path in files:
+        with _warnings_as_lines():
+            written, failed = _extract_one(path, output, partials, fetch)
+        extracted += written
+        failed_files += failed
+    if failed_files or not extracted:
+        if not extracted:
+            click.echo("error: no image was extracted", err=True)
+        sys.exit(1)
+
+
+def _extract_one(path: Path, output: Path, partials: bool, fetch: bool) -> tuple[int, bool]:
+    """Extract the images of one file; how many were written, and whether it failed."""
     from openrouter_imagegen._exceptions import ImageError, ImageIsRemoteError
     from openrouter_imagegen.cli._saved import read_saved
     from openrouter_imagegen.images._fetch import display_url
 
-    output.mkdir(parents=True, exist_ok=True)
-    failed_files = 0
-    for path in files:
-        saved = read_saved(path)
-        written, skipped = 0, list(saved.skipped)
-        if saved.error:
-            failed_files += 1
-            click.echo(f"{path}: error: {saved.error}", err=True)
-        for where, call in saved.calls:
-            if not call.result:
-                skipped.append(f"{where}: call {call.id} has no image (status {call.status})")
-                continue
-            try:
-                image = call.image(fetch=fetch)
-                _save_once(image, output)
-                written += 1
-            except ImageIsRemoteError as exc:
-                url = display_url(exc.url)
-                skipped.append(f"{where}: call {call.id} is a URL ({url}): pass --fetch")
-            except (ImageError, FileExistsError) as exc:
-                skipped.append(f"{where}: call {call.id}: {exc}")
-        for event in saved.partials if partials else ():
-            image = event.image()
-            name = _partial_name(image, event.partial_image_index)
-            _save_once(image, output / name)
+    saved = read_saved(path)
+    written, skipped = 0, list(saved.skipped)
+    if saved.error:
+        click.echo(f"{path}: error: {saved.error}", err=True)
+    for where, call in saved.calls:
+        if not call.result:
+            skipped.append(f"{where}: call {call.id} has no image (status {call.status})")
+            continue
+        try:
+            image = call.image(fetch=fetch)
+            _save_once(image, output)
             written += 1
-        click.echo(f"{path}: {written} image(s) extracted, {len(skipped)} skipped")
-        for reason in skipped:
-            click.echo(f"  skipped {reason}")
-    if failed_files:
-        sys.exit(1)
+        except ImageIsRemoteError as exc:
+            url = display_url(exc.url)
+            skipped.append(f"{where}: call {call.id} is a URL ({url}): pass --fetch")
+        except (ImageError, FileExistsError) as exc:
+            skipped.append(f"{where}: call {call.id}: {exc}")
+    for event in saved.partials if partials else ():
+        image = event.image()
+        name = _partial_name(image, event.partial_image_index)
+        _save_once(image, output / name)
+        written += 1
+    click.echo(f"{path}: {written} image(s) extracted, {len(skipped)} skipped")
+    for reason in skipped:
+        click.echo(f"  skipped {reason}")
+    return written, saved.error is not None
 
 
 def _save_once(image: GeneratedImage, target: Path) -> Path:
@@ -80,15 +108,36 @@ def _save_once(image: GeneratedImage, target: Path) -> Path:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def inspect(file: Path, as_json: bool) -> None:
-    """Show the image calls inside a saved response: id, status, media type, size, bytes."""
-    from openrouter_imagegen._exceptions import ImageError
+    """Show the image calls inside a saved response: id, status, media type, size, bytes.
+
+    Exits 1 when the file holds no image, saying why.
+    """
     from openrouter_imagegen.cli._saved import read_saved
 
-    saved = read_saved(file)
-    if saved.error:
-        raise ImagegenError(f"{file}: {saved.error}")
+    with _warnings_as_lines():
+        saved = read_saved(file)
+        if saved.error:
+            raise ImagegenError(f"{file}: {saved.error}")
+        rows = _inspect_rows(saved.calls)
+    if as_json:
+        click.echo(
+            json.dumps({"file": str(file), "calls": rows, "skipped": saved.skipped}, indent=2)
+        )
+    else:
+        if rows:
+            _print_table(file, rows)
+        for reason in saved.skipped:
+            click.echo(f"skipped {reason}")
+    if not saved.has_image:
+        why = "; ".join(saved.skipped) or "no image generation call in it"
+        raise ImagegenError(f"{file} holds no image: {why}")
+
+
+def _inspect_rows(calls: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    from openrouter_imagegen._exceptions import ImageError
+
     rows = []
-    for where, call in saved.calls:
+    for where, call in calls:
         row: dict[str, Any] = {
             "where": where,
             "id": call.id or "-",
@@ -111,11 +160,10 @@ def inspect(file: Path, as_json: bool) -> None:
             except ImageError as exc:
                 row["note"] = str(exc)
         rows.append(row)
-    if as_json:
-        click.echo(
-            json.dumps({"file": str(file), "calls": rows, "skipped": saved.skipped}, indent=2)
-        )
-        return
+    return rows
+
+
+def _print_table(file: Path, rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -133,5 +181,3 @@ def inspect(file: Path, as_json: bool) -> None:
             f"{row['bytes']:,}" if row["bytes"] else "-",
         )
     Console().print(table)
-    for reason in saved.skipped:
-        click.echo(f"skipped {reason}")

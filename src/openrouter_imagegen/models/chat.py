@@ -3,9 +3,11 @@
 Models that speak only `/chat/completions` return images as
 `choices[].message.images[].image_url.url` (data URLs or https URLs), and
 some put them among the `content` parts instead. `response_from_chat` turns a
-completion into the `Response` every route gives: one
-`OutputImageGenerationCall` per image plus the assistant message. The stream
-of completion chunks is translated by `openrouter_imagegen.stream`.
+completion into the `Response` every route gives: for each choice, one
+`OutputImageGenerationCall` per image (those of `images`, then those among
+the content parts) and then the assistant message. The stream of completion
+chunks is translated by `openrouter_imagegen.stream` into the same items, with
+the same ids, however the stream was cut into chunks.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "ChatChoice",
     "ChatCompletion",
     "ChatImage",
+    "ChatImageNumbering",
     "ChatImageUrl",
     "ChatMessage",
     "ChatUsage",
@@ -75,9 +78,9 @@ class ChatMessage(WireModel, kw_only=True):
         )
 
     @property
-    def image_urls(self) -> list[str]:
-        """The URL of every image, from `images` and then from `image_url` content parts."""
-        urls = [image.image_url.url for image in self.images]
+    def content_image_urls(self) -> list[str]:
+        """The URL of every `image_url` content part (a string, or an object with `url`)."""
+        urls = []
         for part in self.content if isinstance(self.content, list) else ():
             if isinstance(part, dict) and part.get("type") == "image_url":
                 url = part.get("image_url")
@@ -165,11 +168,60 @@ def chat_usage(usage: ChatUsage | None) -> ResponseUsage | None:
     )
 
 
-def chat_image_call(completion_id: str, number: int, url: str) -> OutputImageGenerationCall:
-    """The image call for the `number`th image of a completion (the same id streamed or not)."""
+def chat_image_call(
+    completion_id: str, number: int, url: str, *, choice_index: int = 0, in_content: bool = False
+) -> OutputImageGenerationCall:
+    """The image call for the `number`th image of a choice's `images` (or, with
+    `in_content`, of its `image_url` content parts).
+
+    The id, `{completion id}-image-{number}` for the first choice's `images`,
+    names where the image was and nothing else, so a completion's images get
+    the same ids streamed or not, whatever chunks carried them.
+    """
+    choice = f"-choice-{choice_index}" if choice_index else ""
+    source = "-content" if in_content else ""
     return OutputImageGenerationCall(
-        id=f"{completion_id}-image-{number}", status=OutputStatusEnum3.COMPLETED, result=url
+        id=f"{completion_id}{choice}{source}-image-{number}",
+        status=OutputStatusEnum3.COMPLETED,
+        result=url,
     )
+
+
+class ChatImageNumbering:
+    """Numbers the images of one completion as its messages (or deltas) arrive.
+
+    Each choice numbers the images of its `images` and those of its content
+    parts apart: both arrive in order, but a stream may interleave them.
+    """
+
+    def __init__(self, completion_id: str) -> None:
+        self.completion_id = completion_id
+        self._counts: dict[tuple[int, bool], int] = {}
+
+    def calls(
+        self, choice_index: int, message: ChatMessage
+    ) -> tuple[list[OutputImageGenerationCall], list[OutputImageGenerationCall]]:
+        """The calls for the next images of a choice: those of `images`, those of its content."""
+        return (
+            self._number(choice_index, False, [image.image_url.url for image in message.images]),
+            self._number(choice_index, True, message.content_image_urls),
+        )
+
+    def _number(
+        self, choice_index: int, in_content: bool, urls: list[str]
+    ) -> list[OutputImageGenerationCall]:
+        first = self._counts.get((choice_index, in_content), 0)
+        self._counts[choice_index, in_content] = first + len(urls)
+        return [
+            chat_image_call(
+                self.completion_id,
+                first + offset,
+                url,
+                choice_index=choice_index,
+                in_content=in_content,
+            )
+            for offset, url in enumerate(urls)
+        ]
 
 
 def chat_message_item(
@@ -187,15 +239,14 @@ def response_from_chat(body: Any) -> Response:
     """A chat completion (decoded JSON) as a `Response`."""
     completion = ChatCompletion.from_dict(body)
     completion_id = completion.id or "chatcmpl"
+    numbering = ChatImageNumbering(completion_id)
     output: list[Any] = []
-    images = 0
-    for choice in completion.choices:
+    for choice in sorted(completion.choices, key=lambda choice: choice.index):
         message = choice.message
         if message is None:
             continue
-        for url in message.image_urls:
-            output.append(chat_image_call(completion_id, images, url))
-            images += 1
+        images, content_images = numbering.calls(choice.index, message)
+        output += images + content_images
         others = message.other_parts
         if message.text or others:
             output.append(chat_message_item(completion_id, choice.index, message.text, others))

@@ -18,7 +18,7 @@ from openrouter_imagegen.models._base import (
     decode_json,
     validation_error,
 )
-from openrouter_imagegen.models.operations import CONTENT, OUTPUT, Response
+from openrouter_imagegen.models.operations import CONTENT, OUTPUT, Response, ResponseError
 
 if TYPE_CHECKING:
     from openrouter_imagegen.images import GeneratedImage
@@ -42,6 +42,7 @@ __all__ = [
     "ResponseContentPartAddedEvent",
     "ResponseContentPartDoneEvent",
     "ResponseCreatedEvent",
+    "ResponseErrorEvent",
     "ResponseFailedEvent",
     "ResponseInProgressEvent",
     "ResponseIncompleteEvent",
@@ -67,10 +68,19 @@ class _Event(WireModel, kw_only=True):
     sequence_number: int | None = None
 
 
+def _envelope(data: Any, path: str, strict: bool) -> Response:
+    # Some backends send `response.failed` (and envelopes) without `output`.
+    if not strict and isinstance(data, dict) and "output" not in data:
+        data = {**data, "output": []}
+    return Response._convert(data, path, strict)
+
+
 class _ResponseEvent(_Event, kw_only=True):
+    """An event carrying the whole response; its `output` may be absent (then empty)."""
+
     response: Response
 
-    __converters__: ClassVar[dict[str, Converter]] = {"response": Response._convert}
+    __converters__: ClassVar[dict[str, Converter]] = {"response": _envelope}
 
 
 class ResponseCreatedEvent(_ResponseEvent, kw_only=True):
@@ -235,19 +245,40 @@ class ResponseReasoningSummaryTextDoneEvent(_SummaryEvent, kw_only=True):
     text: str
 
 
-class ErrorEvent(_Event, kw_only=True):
-    """A failure reported in the stream.
-
-    OpenRouter also sends `{"error": {"code": ..., "message": ...}}` with no
-    `type` when generation fails mid-stream; `parse_event` turns that into an
-    `ErrorEvent` too, keeping the original object in `error`.
-    """
-
-    type: Literal["error"] = "error"
+class _ErrorReport(_Event, kw_only=True):
     code: str | int | None = None
     message: str | None = None
     param: str | None = None
-    error: dict[str, Any] | None = None
+    error: dict[str, Any] | str | None = None
+
+    @property
+    def failure(self) -> ResponseError:
+        """The server's code and message, from the event or from its nested `error`."""
+        nested = self.error if isinstance(self.error, dict) else {"message": self.error}
+        code = self.code if self.code is not None else nested.get("code")
+        message = self.message or nested.get("message")
+        return ResponseError(
+            code=code if isinstance(code, str | int) else None,
+            message=message if isinstance(message, str) and message else None,
+        )
+
+
+class ErrorEvent(_ErrorReport, kw_only=True):
+    """A failure reported in the stream; `failure` has its code and message.
+
+    Servers send the spec's flat form (`code` and `message` beside `type`), a
+    nested one (`{"type": "error", "error": {"code": ..., "message": ...}}`),
+    and OpenRouter `{"error": {...}}` with no `type` when generation fails
+    mid-stream; `parse_event` makes each an `ErrorEvent`.
+    """
+
+    type: Literal["error"] = "error"
+
+
+class ResponseErrorEvent(_ErrorReport, kw_only=True):
+    """`response.error`, which some compatible servers send instead of `error`."""
+
+    type: Literal["response.error"] = "response.error"
 
 
 class UnknownEvent(KeptWhole, kw_only=True):
@@ -280,6 +311,7 @@ EVENTS = OpenUnion(
         ResponseReasoningSummaryTextDeltaEvent,
         ResponseReasoningSummaryTextDoneEvent,
         ErrorEvent,
+        ResponseErrorEvent,
     ],
     UnknownEvent,
 )
@@ -309,6 +341,7 @@ Event = (
     | ResponseReasoningSummaryTextDeltaEvent
     | ResponseReasoningSummaryTextDoneEvent
     | ErrorEvent
+    | ResponseErrorEvent
     | UnknownEvent
 )
 

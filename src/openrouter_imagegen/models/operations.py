@@ -408,8 +408,12 @@ class Response(WireModel, kw_only=True):
 
     @property
     def output_text(self) -> str:
-        """The `output_text` the server sent, else the assistant messages' text joined."""
-        if self.given_output_text is not None:
+        """The `output_text` the server sent, else the assistant messages' text joined.
+
+        OpenRouter sends `"output_text": ""` beside messages with real text, so
+        an empty value counts as not sent.
+        """
+        if self.given_output_text:
             return self.given_output_text
         return "".join(item.text for item in self.output if isinstance(item, OutputAssistant))
 

@@ -7,7 +7,8 @@ frames bytes into events, `EventDecoder` turns those into typed stream
 events, and `ResponseAccumulator` builds a `Response` from them. None of them
 does I/O, so one core serves the sync and async clients, saved captures, the
 tests and the emulator; `iter_events`, `aiter_events`, `accumulate` and
-`aaccumulate` are the thin loops around them.
+`aaccumulate` are the thin loops around them, and `read_capture` (or
+`capture_stream`) reads a saved SSE capture or JSONL recording of events.
 """
 
 from openrouter_imagegen._exceptions import StreamError, StreamWarning
@@ -19,6 +20,8 @@ from openrouter_imagegen.stream._pipeline import (
     StreamUpdate,
     aaccumulate,
     accumulate,
+    capture_stream,
+    read_capture,
 )
 from openrouter_imagegen.stream._sse import (
     ServerSentEvent,
@@ -39,9 +42,11 @@ __all__ = [
     "aaccumulate",
     "accumulate",
     "aiter_events",
+    "capture_stream",
     "encode_comment",
     "encode_event",
     "iter_events",
+    "read_capture",
 ]
 
 publish(globals(), __all__, __name__)

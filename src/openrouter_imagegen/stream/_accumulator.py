@@ -36,10 +36,18 @@ class ResponseAccumulator:
     `to_dict()` of it if you need a moment frozen. Partial images are kept in
     `partial_images`, in arrival order, each decodable with `.image()`.
 
-    `feed` raises `StreamError` for an `error` event or `response.failed`;
-    `finish()` returns the final response, or raises when the stream ended
-    before `response.completed` or `response.incomplete`. Every `StreamError`
+    `feed` raises `StreamError` for an `error` or `response.error` event or
+    `response.failed`, with the server's code and message; `finish()` returns
+    the final response, or raises when the stream ended before
+    `response.completed` or `response.incomplete`. Every `StreamError`
     carries the last snapshot and every partial image received.
+
+    A response event's `output` adds to what events built and never takes
+    away: an item built from events is kept unless that response carries it
+    too (the same id, else the same place), and an image call keeps the
+    result it had even if the response's copy lacks one. Some backends send
+    finished items only in `response.output_item.done`, then
+    `response.completed` with `output: []`.
     """
 
     def __init__(self) -> None:
@@ -80,7 +88,8 @@ class ResponseAccumulator:
             message, response=self.response, partial_images=list(self.partial_images), **details
         )
 
-    def _warn(self, message: str) -> None:
+    def warn(self, message: str) -> None:
+        """Note something odd but recoverable: kept in `warnings`, and a `StreamWarning`."""
         self.warnings.append(message)
         warnings.warn(message, StreamWarning, stacklevel=4)
 
@@ -89,7 +98,7 @@ class ResponseAccumulator:
         if not isinstance(number, int):
             return True
         if number in self._sequence_numbers:
-            self._warn(f"ignored a repeated event with sequence number {number}")
+            self.warn(f"ignored a repeated event with sequence number {number}")
             return False
         if number < self._highest_sequence:
             raise self.error(
@@ -102,25 +111,31 @@ class ResponseAccumulator:
 
     # -- handlers, one per event kind ---------------------------------------
 
+    def _take(self, response: Response) -> list[str]:
+        """Make a final `response` the snapshot, keeping what only events built.
+
+        Returns how the two disagreed.
+        """
+        response.output, differences = _merge(self.response.output, response.output)
+        self.response = response
+        return differences
+
     def _on_envelope(self, event: ev.ResponseCreatedEvent | ev.ResponseInProgressEvent) -> None:
-        # The envelope is news; the output built from item events is ours.
-        output = self.response.output
+        # An envelope may predate the items built since: ours win, its others join.
+        event.response.output, _ = _merge(event.response.output, self.response.output)
         self.response = event.response
-        if output and not event.response.output:
-            self.response.output = output
 
     def _on_completed(self, event: ev.ResponseCompletedEvent | ev.ResponseIncompleteEvent) -> None:
-        built, final = self.response.to_dict()["output"], event.response.to_dict()["output"]
-        if built != final:
-            self._warn(
-                f"{event.type} differs from the snapshot built from events "
-                f"({_describe_difference(built, final)}); the {event.type} response wins"
+        differences = self._take(event.response)
+        if differences:
+            self.warn(
+                f"{event.type} disagrees with the items built from events "
+                f"({'; '.join(differences)}): its copies win, and the items it lacks are kept"
             )
-        self.response = event.response
         self.final_event = event
 
     def _on_failed(self, event: ev.ResponseFailedEvent) -> None:
-        self.response = event.response
+        self._take(event.response)
         error = event.response.error
         message = error.message if error is not None and error.message else "response.failed"
         raise self.error(
@@ -129,11 +144,12 @@ class ResponseAccumulator:
             body=event.response.to_dict().get("error"),
         )
 
-    def _on_error(self, event: ev.ErrorEvent) -> None:
-        code = f" ({event.code})" if event.code is not None else ""
+    def _on_error(self, event: ev.ErrorEvent | ev.ResponseErrorEvent) -> None:
+        failure = event.failure
+        code = f" ({failure.code})" if failure.code is not None else ""
         raise self.error(
-            f"the server reported an error mid-stream{code}: {event.message or 'no message'}",
-            code=event.code,
+            f"the server reported an error mid-stream{code}: {failure.message or 'no message'}",
+            code=failure.code,
             body=event.to_dict(),
         )
 
@@ -270,11 +286,56 @@ def _reasoning_text(parts: list[ReasoningText], index: int, kind: str) -> Reason
     return parts[index]
 
 
-def _describe_difference(built: list[Any], final: list[Any]) -> str:
-    if len(built) != len(final):
-        return f"{len(built)} output items built, {len(final)} in the final response"
-    changed = [i for i, (a, b) in enumerate(zip(built, final, strict=True)) if a != b]
-    return "output items " + ", ".join(map(str, changed)) + " differ"
+def _merge(built: list[Output], given: list[Output]) -> tuple[list[Output], list[str]]:
+    """`given` with every built item it does not carry kept at its place; the differences.
+
+    A new order alone is no difference: chat and proxies reorder items.
+    """
+    carriers = _carriers(built, given)
+    changed: list[str] = []
+    for index, given_index in carriers.items():
+        item, copy = built[index], given[given_index]
+        if item.to_dict() != copy.to_dict():
+            changed.append(str(index))
+        if isinstance(item, OutputImageGenerationCall) and item.result:
+            assert isinstance(copy, OutputImageGenerationCall)  # _carriers matches kinds
+            copy.result = copy.result or item.result
+    output = list(given)
+    kept = [index for index in range(len(built)) if index not in carriers]
+    for index in kept:
+        output.insert(min(index, len(output)), built[index])
+    differences = [f"output items {', '.join(changed)} differ"] if changed else []
+    if kept:
+        differences.append(f"it lacks {len(kept)} item(s)")
+    if len(given) > len(carriers):
+        differences.append(f"it has {len(given) - len(carriers)} item(s) never streamed")
+    return output, differences
+
+
+def _carriers(built: list[Output], given: list[Output]) -> dict[int, int]:
+    """For each built item that `given` carries, the index of its copy there.
+
+    The copy is the item of the same kind with the same id, else the one at
+    the same index (a proxy may renumber ids) unless that one is taken.
+    """
+    by_id = {_id(item): index for index, item in enumerate(given) if _id(item) is not None}
+    carriers: dict[int, int] = {}
+    for index, item in enumerate(built):
+        match = by_id.get(_id(item))
+        if match is not None and type(given[match]) is type(item):
+            carriers[index] = match
+    taken = set(carriers.values())
+    for index, item in enumerate(built):
+        free = index not in carriers and index < len(given) and index not in taken
+        if free and type(given[index]) is type(item):
+            carriers[index] = index
+            taken.add(index)
+    return carriers
+
+
+def _id(item: Output) -> str | None:
+    value = getattr(item, "id", None)
+    return value if isinstance(value, str) else None
 
 
 _HANDLERS: dict[type[Any], Any] = {
@@ -284,6 +345,7 @@ _HANDLERS: dict[type[Any], Any] = {
     ev.ResponseIncompleteEvent: ResponseAccumulator._on_completed,
     ev.ResponseFailedEvent: ResponseAccumulator._on_failed,
     ev.ErrorEvent: ResponseAccumulator._on_error,
+    ev.ResponseErrorEvent: ResponseAccumulator._on_error,
     ev.ResponseOutputItemAddedEvent: ResponseAccumulator._on_item,
     ev.ResponseOutputItemDoneEvent: ResponseAccumulator._on_item,
     ev.ImageGenCallInProgressEvent: ResponseAccumulator._on_image_status,

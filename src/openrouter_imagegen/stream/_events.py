@@ -86,6 +86,14 @@ class EventDecoder:
             return []
         return self._events(lambda: obj, None, where, offset)
 
+    def feed_json(
+        self, data: bytes, *, where: str | None = None, offset: int | None = None
+    ) -> list[Event]:
+        """Events from the JSON text of one event object (a line of a JSONL recording)."""
+        if self.done:
+            return []
+        return self._events(lambda: decode_json(data), None, where, offset)
+
     def _parse(self, message: ServerSentEvent) -> list[Event]:
         return self._events(
             lambda: decode_json(message.raw_data),

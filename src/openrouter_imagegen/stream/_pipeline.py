@@ -10,8 +10,10 @@ captures all drive this one object; each adds only where the bytes come from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from openrouter_imagegen._exceptions import StreamError, ValidationError
@@ -26,7 +28,14 @@ from openrouter_imagegen.models.routes import Route, error_of_body, response_fro
 from openrouter_imagegen.stream._accumulator import ResponseAccumulator
 from openrouter_imagegen.stream._events import EventDecoder, Translator
 
-__all__ = ["ResponseStream", "StreamUpdate", "aaccumulate", "accumulate"]
+__all__ = [
+    "ResponseStream",
+    "StreamUpdate",
+    "aaccumulate",
+    "accumulate",
+    "capture_stream",
+    "read_capture",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +142,28 @@ class ResponseStream:
         """The updates of one decoded event object (a line of a JSONL recording)."""
         return self._apply(lambda: self._decoder.feed_object(obj, where=where))
 
+    def feed_jsonl(self, data: bytes) -> list[StreamUpdate]:
+        """The updates of a whole JSONL recording: one event object a line, blank lines skipped.
+
+        As with a saved capture, a last line that is cut short is left out
+        with a warning; a malformed line before it raises `StreamError`.
+        """
+        lines = [
+            (number, offset, line)
+            for number, (offset, line) in enumerate(_lines(data), 1)
+            if line.strip()
+        ]
+        updates: list[StreamUpdate] = []
+        for number, offset, line in lines:
+            decode = partial(self._decoder.feed_json, line, where=f"line {number}", offset=offset)
+            try:
+                updates += self._apply(decode)
+            except StreamError as exc:
+                if number != lines[-1][0] or not _malformed(exc):
+                    raise
+                self.accumulator.warn(f"the last line is incomplete and was left out: {exc}")
+        return updates
+
     def end(self) -> list[StreamUpdate]:
         """Call when the bytes ended: the updates still owed."""
         if self._body is not None:
@@ -147,11 +178,9 @@ class ResponseStream:
         try:
             return self._apply(lambda: self._decoder.feed(b"\n\n"))
         except StreamError as exc:
-            if not isinstance(exc.__cause__, ValidationError):
+            if not _malformed(exc):
                 raise
-            self.accumulator.warnings.append(
-                f"the last event is incomplete and was left out: {exc}"
-            )
+            self.accumulator.warn(f"the last event is incomplete and was left out: {exc}")
             return []
 
     def _whole_body(self) -> list[Event]:
@@ -217,6 +246,67 @@ class ResponseStream:
         if exc.generation_id is None:
             exc.generation_id = self.generation_id
         return exc
+
+
+def _malformed(exc: StreamError) -> bool:
+    """Whether the event's JSON itself was malformed (as when a file is cut short)."""
+    cause = exc.__cause__
+    return isinstance(cause, ValidationError) and cause.offset is not None
+
+
+def _lines(data: bytes) -> Iterable[tuple[int, bytes]]:
+    """Each line of `data` (LF, CRLF or CR ended) with its byte offset."""
+    offset = 0
+    for line in data.splitlines(keepends=True):
+        yield offset, line.rstrip(b"\r\n")
+        offset += len(line)
+
+
+# The first match names the route: a chat chunk, an Image API event, else a
+# Responses event. The key's closing quote is required, which a key quoted
+# inside a JSON string (`\"type\"`) lacks; the one leading quote lets the
+# regex engine skip base64 payloads fast.
+_ROUTE_MARKER = re.compile(
+    rb'"(?:object"\s*:\s*"(?P<chat>chat)\.completion\.chunk"'
+    rb'|type"\s*:\s*"(?:(?P<images>image_generation)|response)\.)'
+)
+
+
+def _guess_route(data: bytes) -> Route:
+    found = _ROUTE_MARKER.search(data)
+    if found is None or found.lastgroup is None:
+        return "responses"
+    return "chat" if found.lastgroup == "chat" else "images"
+
+
+def capture_stream(data: bytes, *, route: Route | None = None) -> ResponseStream:
+    """A `ResponseStream` fed the whole of a saved capture, and ended.
+
+    `data` is an SSE capture (LF or CRLF, its last event with or without the
+    blank line after it) or a JSONL recording of the events. `route` is
+    guessed from the content when None: chat completion chunks, the Image
+    API's `image_generation.*` events, else the Responses API's. Its
+    `partial_images` and `finish()` give what the capture held; a failure it
+    recorded raises `StreamError` here already.
+    """
+    stream = ResponseStream(route or _guess_route(data), saved=True)
+    text = data.removeprefix(b"\xef\xbb\xbf")
+    if text.lstrip().startswith(b"{"):  # an SSE capture never starts with an object
+        stream.feed_jsonl(text)
+    else:
+        stream.feed(data)
+    stream.end()
+    return stream
+
+
+def read_capture(data: bytes, *, route: Route | None = None) -> Response:
+    """The final `Response` of a saved capture: an SSE stream or a JSONL recording of events.
+
+    Raises `StreamError`, carrying the snapshot and partial images that
+    arrived, when the capture holds a failure or ends before its final
+    event. See `capture_stream` for what is read and how the route is guessed.
+    """
+    return capture_stream(data, route=route).finish()
 
 
 def accumulate(chunks: Iterable[bytes], *, route: Route = "responses") -> Response:
