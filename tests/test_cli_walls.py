@@ -250,3 +250,58 @@ def test_every_option_has_help_and_the_default_model_is_documented() -> None:
     result = cli("generate", "--help")
     assert "openai/gpt-5-image" in result.stdout
     assert "OPENROUTER_IMAGEGEN_MODEL" in result.stdout
+
+
+# -- serve ----------------------------------------------------------------------------
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "openrouter_imagegen.cli", "serve", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_serve_prints_its_real_url_once_it_listens() -> None:
+    import re
+    import signal
+
+    import httpx
+
+    process = _serve("--port", "0")
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/api/v1", line)
+        assert match, line
+        assert int(match[1]) != 0
+        models = httpx.get(f"{match[0]}/models", timeout=10)
+        assert models.status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+
+
+def test_serve_on_a_busy_port_is_one_clean_error() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        process = _serve("--port", str(port))
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_serve_refuses_an_unset_key_variable() -> None:
+    process = _serve("--port", "0", "--api-key-env", "NO_SUCH_VARIABLE_HERE")
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "NO_SUCH_VARIABLE_HERE" in stderr

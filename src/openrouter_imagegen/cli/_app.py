@@ -313,15 +313,32 @@ def edit(image_or_response: Path, prompt: str, **kwargs: Any) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
-    "--api-key-env", default=None, help="Require the key held in this environment variable."
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+    help="Port to listen on (0 picks a free one; the URL printed says which).",
+)  # fmt: skip
+@click.option(
+    "--api-key-env",
+    default=None,
+    help="Require the key held in this environment variable (an unset one is an error).",
 )
-@click.option("--faults", default="", help="Comma-separated faults to inject, e.g. 429,500,reset.")
-@click.option("--fault-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
-@click.option("--seed", type=int, default=0)
+@click.option("--faults", default="", help="Faults to inject, comma-separated, e.g. 429,500,reset.")
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="The share of requests that get one of --faults.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault injection.")
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (needs a key).")
+@click.option(
+    "--url-results",
+    is_flag=True,
+    help="Answer with URLs the emulator serves instead of inline images (try --fetch).",
+)
+@click.option("--log-requests", is_flag=True, help="Print each request received (never the key).")
 def serve(
     host: str,
     port: int,
@@ -330,24 +347,38 @@ def serve(
     fault_rate: float,
     seed: int,
     allow_remote: bool,
+    url_results: bool,
+    log_requests: bool,
 ) -> None:
-    """Run the local OpenRouter-compatible emulator."""
+    """Run the local OpenRouter-compatible emulator until Ctrl-C.
+
+    It prints its base URL once it listens; point OPENROUTER_BASE_URL at it.
+    A busy port is an error (exit 1).
+    """
     from openrouter_imagegen.emulator import serve as serve_emulator
 
-    api_key = os.environ.get(api_key_env) if api_key_env else None
-    click.echo(f"emulator: http://{host}:{port}/api/v1", err=True)
+    def ready(url: str) -> None:
+        click.echo(f"emulator listening on {url}", err=True)
+        click.echo(f"  export OPENROUTER_BASE_URL={url}", err=True)
+
     try:
         serve_emulator(
             host=host,
             port=port,
-            api_key=api_key,
+            api_key_env=api_key_env,
             faults=tuple(f for f in faults.split(",") if f),
             fault_rate=fault_rate,
             seed=seed,
             allow_remote=allow_remote,
+            url_results=url_results,
+            log_requests=log_requests,
+            log_level="warning",
+            on_ready=ready,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise ImagegenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 @cli.command()

@@ -238,14 +238,8 @@ def run(
         app, max_connections, keep_alive_seconds, read_timeout,
         log_level="warning", lifespan="off", timeout_graceful_shutdown=1,
     )  # fmt: skip
-    # Binding here, not in uvicorn, tells the port before the server starts. The protocol must
-    # be named: asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets, and without it every
-    # answer waits 40 ms for the client's delayed ACK.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = _bind(host, port)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
         bound_port = sock.getsockname()[1]
         thread = threading.Thread(
             target=server.run,
@@ -262,6 +256,25 @@ def run(
             thread.join(timeout=10)
     finally:
         sock.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` (port 0: a free one), before any server starts.
+
+    Binding here, not in uvicorn, tells the port before the server starts and
+    fails at once on a busy port. The protocol must be named: asyncio sets
+    TCP_NODELAY only on IPPROTO_TCP sockets, and without it every answer
+    waits 40 ms for the client's delayed ACK.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
@@ -296,12 +309,15 @@ def serve(
     max_connections: int = _MAX_CONNECTIONS,
     keep_alive_seconds: int = _KEEP_ALIVE_SECONDS,
     read_timeout: float = _READ_TIMEOUT,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the emulator in the foreground until interrupted (the CLI's `serve`).
 
     The options are `run`'s; `log_requests` prints a line a request to
     stderr (the method, the path, the model and the prompt; never the key).
-    Bad options raise `ValueError` before anything starts.
+    `on_ready` is called with the base URL once the port is bound (the real
+    port, for `port=0`). Bad options raise `ValueError` and a busy port
+    `OSError`, before anything starts.
     """
     api_key = _key(api_key, api_key_env)
     _check_host(host, api_key, allow_remote)
@@ -313,7 +329,12 @@ def serve(
         on_request=_print_request if log_requests else None,
     )  # fmt: skip
     server = _uvicorn_server(
-        app, max_connections, keep_alive_seconds, read_timeout,
-        host=host, port=port, log_level=log_level,
+        app, max_connections, keep_alive_seconds, read_timeout, log_level=log_level,
     )  # fmt: skip
-    server.run()
+    sock = _bind(host, port)
+    try:
+        if on_ready is not None:
+            on_ready(f"http://{_shown(host)}:{sock.getsockname()[1]}/api/v1")
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
