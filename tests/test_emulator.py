@@ -665,7 +665,25 @@ def test_server_level_faults_are_reproducible() -> None:
 def test_every_fault_is_covered_here() -> None:
     tested = {"429", "500", "502", "503", "402", "403", "413", "524", "529", "timeout", "reset",
               "truncate", "slow"}  # fmt: skip
-    assert set(FAULTS) == tested | {"failed"}
+    shaped = {"failed", "refused", "no_image"}  # in the spec test's exchanges, and below
+    assert set(FAULTS) == tested | shaped
+
+
+def test_refused_and_no_image_answers_complete_without_a_picture(
+    base_url: str, http: httpx.Client
+) -> None:
+    chat = http.post(f"{base_url}/chat/completions", json=chat_body(), headers=fault("refused"))
+    (choice,) = chat.json()["choices"]
+    assert (choice["finish_reason"], choice["native_finish_reason"]) == ("content_filter", "SAFETY")
+    assert not choice["message"].get("images") and choice["message"]["content"]
+    refused = http.post(f"{base_url}/responses", json=tool_body(), headers=fault("refused")).json()
+    assert refused["status"] == "incomplete"
+    assert refused["incomplete_details"] == {"reason": "content_filter"}
+    assert [item["type"] for item in refused["output"]] == ["message"]
+    assert refused["output"][0]["content"][0]["type"] == "refusal"
+    text = http.post(f"{base_url}/responses", json=tool_body(), headers=fault("no_image")).json()
+    assert text["status"] == "completed"
+    assert [item["type"] for item in text["output"]] == ["message"]
 
 
 # -- what the library and the reference spec make of it ----------------------------------
@@ -675,7 +693,7 @@ def test_every_fault_is_covered_here() -> None:
 def exchanges(base_url: str, http: httpx.Client) -> list[tuple[str, httpx.Response]]:
     """(path, reply) for every kind of answer the emulator gives."""
     exchanges = [("/models", http.get(f"{base_url}/models"))]
-    for name in (None, "failed", *[f for f in FAULTS if f.isdigit()]):
+    for name in (None, "failed", "refused", "no_image", *[f for f in FAULTS if f.isdigit()]):
         headers = fault(name) if name else {}
         for body in (tool_body(), stream_body()):
             exchanges.append(

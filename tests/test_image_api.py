@@ -98,7 +98,8 @@ def test_a_plain_json_answer_to_a_streamed_request_is_the_final_result(
     with client.stream("a meadow", model=PER_MEGAPIXEL, size="64x64") as stream:
         updates = list(stream)
         final = stream.final_response()
-    assert [u.event.type for u in updates] == ["response.completed"]
+    assert [u.event.type for u in updates][-1] == "response.completed"
+    assert not any(u.partial_image for u in updates)
     assert transport.bodies()[0]["stream"] is True
     assert final.images()[0].width == 64
     assert final.generation_id
@@ -271,3 +272,57 @@ def test_an_estimate_that_cannot_be_made_says_why(traced: tuple[Any, Any]) -> No
     assert chat.reason is not None and "Image API" in chat.reason
     assert "unknown" in chat.describe()
     assert transport.posts == []
+
+
+# -- no image: typed, the same from generate() and stream() ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "endpoint"),
+    [
+        (IMAGE_AND_TEXT_CHAT, "auto"),
+        (RESPONSES_MODEL, "responses"),
+        (STREAMING, "auto"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("refused", "GenerationRefusedError"), ("no_image", "NoImageReturnedError")],
+)
+@pytest.mark.parametrize("streamed", [False, True], ids=["plain", "streamed"])
+def test_no_image_is_the_same_typed_error_from_generate_and_stream(
+    client_for: ClientFactory,
+    server: str,
+    model: str,
+    endpoint: str,
+    fault: str,
+    error: str,
+    streamed: bool,
+) -> None:
+    import openrouter_imagegen
+
+    expected = getattr(openrouter_imagegen, error)
+    refused = fault == "refused" and not model.startswith("openai/gpt-image")
+    with client_for(server, fault) as client:
+
+        def ask() -> Any:
+            if not streamed:
+                return client.generate("x", model=model, endpoint=endpoint, size="32x32")
+            with client.stream("x", model=model, endpoint=endpoint, size="32x32") as stream:
+                return stream.final_response()
+
+        with pytest.raises(openrouter_imagegen.NoImageError) as info:
+            ask()
+        allowed = client.generate(
+            "x", model=model, endpoint=endpoint, size="32x32", allow_no_image=True
+        )
+    found = info.value
+    # The Image API has no words for a refusal: an empty answer is all it can say.
+    kind = expected if refused or fault == "no_image" else openrouter_imagegen.NoImageReturnedError
+    assert type(found) is kind
+    assert found.response is not None
+    assert (found.images_returned, found.images_requested) == (0, 1)
+    if refused:
+        assert "content" in found.text or found.finish_reason == "content_filter"
+        assert found.finish_reason == "content_filter"
+    assert allowed.images(strict=False) == []

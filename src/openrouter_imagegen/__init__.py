@@ -18,6 +18,7 @@ from openrouter_imagegen._exceptions import (
     AuthenticationError,
     BadRequestError,
     ContentCredentialsError,
+    GenerationRefusedError,
     ImageDecodeError,
     ImageDownloadError,
     ImageError,
@@ -32,6 +33,8 @@ from openrouter_imagegen._exceptions import (
     MediaTypeMismatchWarning,
     MetadataError,
     MissingDependencyError,
+    NoImageError,
+    NoImageReturnedError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -101,7 +104,9 @@ if TYPE_CHECKING:
         aaccumulate,
         accumulate,
         aiter_events,
+        capture_stream,
         iter_events,
+        read_capture,
     )
 
 __version__ = "0.1.0"
@@ -151,6 +156,8 @@ _LAZY = {
     "accumulate": "openrouter_imagegen.stream",
     "aiter_events": "openrouter_imagegen.stream",
     "iter_events": "openrouter_imagegen.stream",
+    "read_capture": "openrouter_imagegen.stream",
+    "capture_stream": "openrouter_imagegen.stream",
 }
 
 
@@ -183,6 +190,7 @@ __all__ = [
     "Event",
     "GeneratedImage",
     "GenerationOptions",
+    "GenerationRefusedError",
     "ImageClient",
     "ImageDecodeError",
     "ImageDownloadError",
@@ -204,6 +212,8 @@ __all__ = [
     "MediaTypeMismatchWarning",
     "MetadataError",
     "MissingDependencyError",
+    "NoImageError",
+    "NoImageReturnedError",
     "NotFoundError",
     "Output",
     "OutputImageGenerationCall",
@@ -238,10 +248,12 @@ __all__ = [
     "accumulate",
     "adecode_result",
     "aiter_events",
+    "capture_stream",
     "decode_result",
     "iter_events",
     "parse_event",
     "parse_response",
+    "read_capture",
     "save_all",
     "save_images",
 ]

@@ -23,7 +23,10 @@ ImagegenError
     │   RateLimitError 429, ServerError 5xx (524 and 529 included)
     ├── APIConnectionError
     │   └── APITimeoutError
-    └── StreamError                        a stream that failed, broke or ended early
+    ├── StreamError                        a stream that failed, broke or ended early
+    └── NoImageError                       a generation that completed without an image
+        ├── GenerationRefusedError         a refusal or a content filter (never retried)
+        └── NoImageReturnedError           an empty or text-only answer
 ```
 
 This module imports nothing heavy: the models layer raises from here, and
@@ -54,12 +57,15 @@ __all__ = [
     "ImageSaveError",
     "MetadataError",
     "UnsupportedMetadataFormatError",
+    "GenerationRefusedError",
     "ImageUnavailableError",
     "ImagegenError",
     "ImagegenWarning",
     "InsufficientCreditsError",
     "MediaTypeMismatchWarning",
     "MissingDependencyError",
+    "NoImageError",
+    "NoImageReturnedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -333,6 +339,46 @@ class StreamError(APIError):
         self.partial_images = partial_images if partial_images is not None else []
         self.event_index = event_index
         self.offset = offset
+
+
+class NoImageError(APIError):
+    """A generation that completed without any of the images asked for.
+
+    `response` is what came back (its text in `text`), `partial_images` any
+    previews a stream delivered, `finish_reason` and `native_finish_reason`
+    why the model stopped (the provider's own words in the latter), and
+    `images_returned` of `images_requested` how many images came back.
+    `allow_no_image=True` returns the response instead of raising.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: Response,
+        partial_images: list[ImageGenCallPartialImageEvent] | None = None,
+        finish_reason: str | None = None,
+        native_finish_reason: str | None = None,
+        text: str = "",
+        images_requested: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.response = response
+        self.partial_images = partial_images if partial_images is not None else []
+        self.finish_reason = finish_reason
+        self.native_finish_reason = native_finish_reason
+        self.text = text
+        self.images_returned = 0
+        self.images_requested = images_requested
+
+
+class GenerationRefusedError(NoImageError):
+    """The model refused, or a content filter stopped it: asking again will not help."""
+
+
+class NoImageReturnedError(NoImageError):
+    """The answer held no image: empty, or text where an image was asked for."""
 
 
 class ImagegenWarning(UserWarning):

@@ -39,6 +39,7 @@ from openrouter_imagegen.emulator._payloads import (
     image_events,
     image_generation,
     new_id,
+    refuse,
     response_events,
     response_object,
 )
@@ -114,9 +115,10 @@ class _Emulator:
         await self._delay(request, fault)
         if fault == "failed" and not spec.stream:  # no body to fail in: the provider's error
             return error_response(502, STATUS_FAULTS["502"], headers)
-        images = await run_in_threadpool(_render_all, spec)
+        images = [] if fault in _NO_IMAGE else await run_in_threadpool(_render_all, spec)
         payload = image_generation(model, spec, images, created=int(time.time()))
-        stream = image_events(images, payload, failed=fault == "failed") if spec.stream else None
+        streamed = spec.stream and images  # nothing to stream: the answer comes whole
+        stream = image_events(images, payload, failed=fault == "failed") if streamed else None
         return _answer(payload, stream, fault, headers)
 
     def _generation_headers(self) -> dict[str, str]:
@@ -165,7 +167,7 @@ class _Emulator:
         except RequestRefused as exc:
             return error_response(exc.status, exc.message, headers)
         await self._delay(request, fault)
-        images = await run_in_threadpool(_render_all, spec)
+        images = [] if fault in _NO_IMAGE else await run_in_threadpool(_render_all, spec)
         failed, created = fault == "failed", int(time.time())
         urls: list[str] | None = None
         if self.url_results:  # failed calls have no pictures to link to
@@ -174,10 +176,14 @@ class _Emulator:
         stream: EventStream | None = None
         if chat:
             payload = chat_completion(spec, images, generation_id, **options)
+            if fault == "refused":
+                refuse(payload, chat=True)
             if spec.stream:
                 stream = chat_events(payload)
         else:
             payload = response_object(spec, images, generation_id, **options)
+            if fault == "refused":
+                refuse(payload, chat=False)
             self._remember(payload["id"], spec)
             if spec.stream:
                 stream = response_events(images, payload)
@@ -199,6 +205,10 @@ class _Emulator:
         self.history[response_id] = (spec.prompt, spec.context)
         while len(self.history) > _HISTORY_KEPT:
             self.history.popitem(last=False)
+
+
+# Faults whose answer completes without any picture: a refusal, or text alone.
+_NO_IMAGE = ("refused", "no_image")
 
 
 def _answer(

@@ -26,6 +26,8 @@ FAULTS = (
     "truncate",
     "slow",
     "failed",
+    "refused",
+    "no_image",
 )
 
 # The faults answered at once with an error status, and the message each carries.

@@ -205,30 +205,39 @@ def response_events(images: Sequence[Rendered], final: dict[str, Any]) -> EventS
         if call and item["status"] == "completed":
             events.append(event("response.image_generation_call.completed", **ids))
         events.append(event("response.output_item.done", output_index=index, item=item))
-    if final["status"] == "failed":
-        events.append(event("response.failed", response=final))
-    else:
-        events.append(event("response.completed", response=final))
+    ending = {"failed": "response.failed", "incomplete": "response.incomplete"}
+    events.append(event(ending.get(final["status"], "response.completed"), response=final))
     events.append(_DONE)
     return EventStream(events, truncate_at, reset_at)
 
 
 def _message_events(event: Callable[..., bytes], index: int, item: dict[str, Any]) -> list[bytes]:
-    text = item["content"][0]["text"]
+    """A message's one part (text, or a refusal) word by word, numbered in order."""
+    part = item["content"][0]
     ids = {"item_id": item["id"], "output_index": index, "content_index": 0}
-    empty = {"type": "output_text", "text": "", "annotations": []}
-    return [
-        event(
-            "response.output_item.added",
-            output_index=index,
-            item={**item, "status": "in_progress", "content": []},
-        ),
+    refusal = part["type"] == "refusal"
+    empty: dict[str, Any] = (
+        {"type": "refusal", "refusal": ""}
+        if refusal
+        else {"type": "output_text", "text": "", "annotations": []}
+    )
+    in_progress = {**item, "status": "in_progress", "content": []}
+    events = [
+        event("response.output_item.added", output_index=index, item=in_progress),
         event("response.content_part.added", **ids, part=empty),
-        *(event("response.output_text.delta", **ids, delta=w, logprobs=[]) for w in _words(text)),
-        event("response.output_text.done", **ids, text=text, logprobs=[]),
-        event("response.content_part.done", **ids, part=item["content"][0]),
-        event("response.output_item.done", output_index=index, item=item),
     ]
+    if refusal:
+        events += [event("response.refusal.delta", **ids, delta=w) for w in _words(part["refusal"])]
+        events.append(event("response.refusal.done", **ids, refusal=part["refusal"]))
+    else:
+        text = part["text"]
+        events += [
+            event("response.output_text.delta", **ids, delta=w, logprobs=[]) for w in _words(text)
+        ]
+        events.append(event("response.output_text.done", **ids, text=text, logprobs=[]))
+    events.append(event("response.content_part.done", **ids, part=part))
+    events.append(event("response.output_item.done", output_index=index, item=item))
+    return events
 
 
 # -- chat completions --------------------------------------------------------------------
@@ -288,9 +297,13 @@ def chat_events(whole: dict[str, Any]) -> EventStream:
     choice = whole["choices"][0]
     message = choice["message"]
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-        choices = [{"index": 0, "delta": delta, "finish_reason": finish}]
-        return encode_event(msgspec.json.encode({**head, "choices": choices, **extra}))
+    def chunk(
+        delta: dict[str, Any], finish: str | None = None, native: Any = None, **extra: Any
+    ) -> bytes:
+        choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
+        if native is not None:  # the provider's own reason, beside OpenRouter's
+            choice["native_finish_reason"] = native
+        return encode_event(msgspec.json.encode({**head, "choices": [choice], **extra}))
 
     events = [chunk({"role": "assistant", "content": ""})]
     events += [chunk({"content": word}) for word in _words(message["content"])]
@@ -301,7 +314,8 @@ def chat_events(whole: dict[str, Any]) -> EventStream:
         error = {"code": 502, "message": _FAILURE, "metadata": {"error_type": "server"}}
         events.append(chunk({"content": ""}, "error", error=error))
     else:
-        events.append(chunk({}, "stop", usage=whole["usage"]))
+        native = choice.get("native_finish_reason")
+        events.append(chunk({}, choice["finish_reason"], native, usage=whole["usage"]))
     events.append(_DONE)
     return EventStream(events, truncate_at, reset_at)
 
@@ -375,3 +389,24 @@ def image_events(images: Sequence[Rendered], whole: dict[str, Any], *, failed: b
         events.append(event(completed))
     events.append(_DONE)
     return EventStream(events, truncate_at, reset_at)
+
+
+REFUSAL = "I can't create that image: it goes against the content policy (emulated)."
+
+
+def refuse(payload: dict[str, Any], *, chat: bool) -> None:
+    """Turn an answer without pictures into a refusal, as a content filter gives one.
+
+    Chat: the text is the refusal, finish reason `content_filter`, the provider's own
+    reason `SAFETY`. Responses: the message holds a `refusal` part and the response is
+    `incomplete` for `content_filter`.
+    """
+    if chat:
+        choice = payload["choices"][0]
+        choice["message"]["content"] = REFUSAL
+        choice.update(finish_reason="content_filter", native_finish_reason="SAFETY")
+        return
+    for item in payload["output"]:
+        if item["type"] == "message":
+            item["content"] = [{"type": "refusal", "refusal": REFUSAL}]
+    payload.update(status="incomplete", incomplete_details={"reason": "content_filter"})

@@ -18,6 +18,7 @@ import msgspec
 
 from openrouter_imagegen.models._base import WireModel
 from openrouter_imagegen.models.operations import (
+    IncompleteDetails,
     OutputAssistant,
     OutputImageGenerationCall,
     OutputStatusEnum3,
@@ -142,18 +143,30 @@ class ChatCompletion(WireModel, kw_only=True):
         )
 
     def envelope(self, status: str, output: list[Any]) -> Response:
-        """A `Response` with this completion's envelope around `output`."""
+        """A `Response` with this completion's envelope around `output`.
+
+        A content filter makes it `incomplete` (as the Responses API reports
+        one); the choices' finish reasons are kept on the response.
+        """
         failure = self.failure if self.failed else None
-        return Response(
+        choices = sorted(self.choices, key=lambda choice: choice.index)
+        finish = next((c.finish_reason for c in choices if c.finish_reason), None)
+        native = next((c.native_finish_reason for c in choices if c.native_finish_reason), None)
+        filtered = finish == "content_filter" and failure is None
+        response = Response(
             id=self.id,
             object="response",
             created_at=self.created,
             model=self.model,
-            status="failed" if failure else status,
+            status="failed" if failure else "incomplete" if filtered else status,
             output=output,
             error=failure,
+            incomplete_details=IncompleteDetails(reason="content_filter") if filtered else None,
             usage=chat_usage(self.usage),
         )
+        response.finish_reason = finish
+        response.native_finish_reason = native
+        return response
 
 
 def chat_usage(usage: ChatUsage | None) -> ResponseUsage | None:

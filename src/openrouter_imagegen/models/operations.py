@@ -395,6 +395,42 @@ class Response(WireModel, kw_only=True):
         self.__dict__["_generation_id"] = value
 
     @property
+    def finish_reason(self) -> str | None:
+        """Why the generation stopped: chat's `finish_reason` ("stop", "content_filter",
+        ...) for a chat completion, else `incomplete_details.reason`. Not wire JSON."""
+        value = self.__dict__.get("_finish_reason")
+        if isinstance(value, str):
+            return value
+        details = self.incomplete_details
+        return details.reason if details is not None else None
+
+    @finish_reason.setter
+    def finish_reason(self, value: str | None) -> None:
+        self.__dict__["_finish_reason"] = value
+
+    @property
+    def native_finish_reason(self) -> str | None:
+        """The provider's own reason for stopping (e.g. "SAFETY"), where a chat
+        completion gave one. Not wire JSON."""
+        value = self.__dict__.get("_native_finish_reason")
+        return value if isinstance(value, str) else None
+
+    @native_finish_reason.setter
+    def native_finish_reason(self, value: str | None) -> None:
+        self.__dict__["_native_finish_reason"] = value
+
+    @property
+    def refusal(self) -> str:
+        """The text of the assistant messages' refusal parts, joined ("" when none)."""
+        return "".join(
+            part.refusal
+            for item in self.output
+            if isinstance(item, OutputAssistant)
+            for part in item.content
+            if isinstance(part, OutputRefusalContent)
+        )
+
+    @property
     def image_generation_calls(self) -> list[OutputImageGenerationCall]:
         """The image generation calls in `output`, in order."""
         return [item for item in self.output if isinstance(item, OutputImageGenerationCall)]

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from openrouter_imagegen.models.chat import (
+    ChatChoice,
     ChatCompletion,
     ChatImageNumbering,
     ChatMessage,
@@ -70,6 +71,7 @@ class ChatChunkTranslator:
         self._output: list[Output] = []  # in arrival order: the events' output_index
         self._choices: dict[int, _Choice] = {}
         self._finished = False
+        self._finish_reasons: dict[int, ChatChoice] = {}  # index -> why it stopped
 
     def feed(self, obj: Any) -> list[Event]:
         if isinstance(obj, dict) and "type" in obj and "choices" not in obj:
@@ -89,6 +91,11 @@ class ChatChunkTranslator:
                 events += self._images(choice.index, delta)
             if choice.finish_reason is not None:
                 self._finished = True
+                self._finish_reasons[choice.index] = ChatChoice(
+                    index=choice.index,
+                    finish_reason=choice.finish_reason,
+                    native_finish_reason=choice.native_finish_reason,
+                )
         if chunk.failed:  # the accumulator raises StreamError, keeping what arrived
             failure = chunk.failure
             events.append(ErrorEvent(code=failure.code, message=failure.message, error=chunk.error))
@@ -147,6 +154,8 @@ class ChatChunkTranslator:
             for message in messages
         ]
         output = [item for _, c in sorted(self._choices.items()) for item in c.output]
-        final = msgspec.structs.replace(self._first, usage=self._usage)
+        final = msgspec.structs.replace(
+            self._first, usage=self._usage, choices=list(self._finish_reasons.values())
+        )
         events.append(ResponseCompletedEvent(response=final.envelope("completed", output)))
         return events

@@ -13,6 +13,7 @@ from openrouter_imagegen.models.events import (
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
     UnknownEvent,
+    parse_event,
 )
 from openrouter_imagegen.models.images import (
     ImageGenCompletedEvent,
@@ -30,6 +31,14 @@ from openrouter_imagegen.models.operations import (
 )
 
 __all__ = ["ImageEventTranslator"]
+
+
+def _is_responses_event(obj: Any) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    kind = obj.get("type")
+    flat_error = kind == "error" and not isinstance(obj.get("error"), dict)
+    return flat_error or (isinstance(kind, str) and kind.startswith("response."))
 
 
 class ImageEventTranslator:
@@ -53,6 +62,8 @@ class ImageEventTranslator:
         self._usage: ResponseUsage | None = None
 
     def feed(self, obj: Any) -> list[Event]:
+        if _is_responses_event(obj):  # a flat error, or a Responses event, sent into this stream
+            return [parse_event(obj)]
         event = parse_image_event(obj)
         events: list[Event] = []
         if not self._started:

@@ -22,6 +22,7 @@ from openrouter_imagegen.models.events import (
     Event,
     ImageGenCallPartialImageEvent,
     ResponseCompletedEvent,
+    ResponseOutputItemDoneEvent,
 )
 from openrouter_imagegen.models.operations import Response
 from openrouter_imagegen.models.routes import Route, error_of_body, response_from_body
@@ -204,7 +205,12 @@ class ResponseStream:
         except ValidationError as exc:
             raise StreamError(f"the answer is not a valid {self.route} body: {exc}") from exc
         self._decoder.done = True
-        return [ResponseCompletedEvent(response=response)]
+        # Each item as done first, so that the snapshot and the final response agree.
+        done: list[Event] = [
+            ResponseOutputItemDoneEvent(output_index=index, item=item)
+            for index, item in enumerate(response.output)
+        ]
+        return [*done, ResponseCompletedEvent(response=response)]
 
     def _apply(self, decode: Any) -> list[StreamUpdate]:
         try:
