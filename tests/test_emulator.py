@@ -1,24 +1,35 @@
-"""The emulator as a real uvicorn server on 127.0.0.1, driven with plain httpx."""
+"""The emulator's behaviour as a real uvicorn server on 127.0.0.1, driven with plain httpx:
+the Responses API, streaming, chat completions, refusals and faults."""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import DATA, load_reference_spec
+from _emulator import (
+    HOLD,
+    KEEP_ALIVE,
+    KEY,
+    MODEL,
+    SLOW,
+    base_url,
+    chat_body,
+    drain,
+    fault,
+    http,
+    image_of,
+    sse_data,
+    sse_json,
+    stream_body,
+    tool_body,
+)
 
 from openrouter_imagegen import parse_response
-from openrouter_imagegen.models.events import parse_event
-from openrouter_imagegen.stream import SSEDecoder, accumulate
+from openrouter_imagegen.stream import accumulate
 
 pytest.importorskip("starlette")
 Image = pytest.importorskip("PIL.Image")
@@ -27,69 +38,7 @@ ImageStat = pytest.importorskip("PIL.ImageStat")
 
 from openrouter_imagegen.emulator import FAULTS, MODELS, run  # noqa: E402
 
-KEY = "sk-or-emulator-key"
-MODEL = "openai/gpt-5-image"
-KEEP_ALIVE = b": OPENROUTER PROCESSING\n\n"
-SLOW = 0.4  # the module's server: `slow` waits this long, `timeout` holds HOLD
-HOLD = 5.0
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with run(slow_seconds=SLOW, hold_seconds=HOLD) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
-        yield client
-
-
-def tool_body(prompt: str = "a red kite", **tool: Any) -> dict[str, Any]:
-    return {
-        "model": MODEL,
-        "input": prompt,
-        "modalities": ["image", "text"],
-        "tools": [{"type": "image_generation", "size": "64x48", **tool}],
-    }
-
-
-def stream_body(prompt: str = "a red kite", partials: int = 2, **tool: Any) -> dict[str, Any]:
-    return {**tool_body(prompt, partial_images=partials, **tool), "stream": True}
-
-
-def chat_body(prompt: str = "a paper boat", **options: Any) -> dict[str, Any]:
-    return {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": prompt}],
-        "modalities": ["image", "text"],
-        "image_config": {"size": "32x32"},
-        **options,
-    }
-
-
-def sse_data(data: bytes) -> list[str]:
-    return [event.data for event in SSEDecoder().feed(data)]
-
-
-def sse_json(data: bytes) -> list[dict[str, Any]]:
-    datas = sse_data(data)
-    assert datas[-1] == "[DONE]"
-    return [json.loads(d) for d in datas[:-1]]
-
-
-def image_of(result: str) -> Any:
-    return Image.open(io.BytesIO(base64.b64decode(result)))
-
-
-def fault(name: str) -> dict[str, str]:
-    return {"X-Emulator-Fault": name}
-
-
-def drain(response: httpx.Response, *, into: bytearray) -> None:
-    for chunk in response.iter_bytes():
-        into += chunk
+__all__ = ["base_url", "http"]  # fixtures, found by pytest in this module
 
 
 # -- the Responses API --------------------------------------------------------------
@@ -684,134 +633,3 @@ def test_refused_and_no_image_answers_complete_without_a_picture(
     text = http.post(f"{base_url}/responses", json=tool_body(), headers=fault("no_image")).json()
     assert text["status"] == "completed"
     assert [item["type"] for item in text["output"]] == ["message"]
-
-
-# -- what the library and the reference spec make of it ----------------------------------
-
-
-@pytest.fixture(scope="module")
-def exchanges(base_url: str, http: httpx.Client) -> list[tuple[str, httpx.Response]]:
-    """(path, reply) for every kind of answer the emulator gives."""
-    exchanges = [("/models", http.get(f"{base_url}/models"))]
-    for name in (None, "failed", "refused", "no_image", *[f for f in FAULTS if f.isdigit()]):
-        headers = fault(name) if name else {}
-        for body in (tool_body(), stream_body()):
-            exchanges.append(
-                ("/responses", http.post(f"{base_url}/responses", json=body, headers=headers))
-            )
-        for body in (chat_body(), {**chat_body(), "stream": True}):
-            reply = http.post(f"{base_url}/chat/completions", json=body, headers=headers)
-            exchanges.append(("/chat/completions", reply))
-    bad = http.post(f"{base_url}/responses", json={**tool_body(), "input": ""})
-    unknown = http.post(f"{base_url}/responses", json={**tool_body(), "model": "x/y"})
-    exchanges += [("/responses", bad), ("/responses", unknown)]
-    with run(api_key=KEY) as url:
-        exchanges.append(("/responses", http.post(f"{url}/responses", json=tool_body())))
-    return exchanges
-
-
-def test_everything_emitted_validates_against_the_reference_spec(
-    exchanges: list[tuple[str, httpx.Response]],
-) -> None:
-    spec = load_reference_spec("openrouter-openapi-2026-08.yaml")
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
-    resource = referencing.Resource.from_contents(
-        spec, default_specification=referencing.jsonschema.DRAFT202012
-    )
-    registry = referencing.Registry().with_resource("urn:openrouter", resource)
-
-    def validate(instance: Any, *where: str) -> None:
-        pointer = "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in where)
-        schema = {"$ref": f"urn:openrouter#{pointer}"}
-        jsonschema.Draft202012Validator(schema, registry=registry).validate(instance)
-
-    for name, body in (
-        ("ResponsesRequest", tool_body()),
-        ("ResponsesRequest", stream_body()),
-        ("ChatRequest", chat_body()),
-    ):
-        validate(body, "components", "schemas", name)
-    statuses = set()
-    for path, reply in exchanges:
-        method = "get" if path == "/models" else "post"
-        media_type = reply.headers["content-type"].split(";")[0]
-        statuses.add(reply.status_code)
-        where = ("paths", path, method, "responses", str(reply.status_code), "content", media_type)
-        if media_type == "text/event-stream":
-            for data in sse_data(reply.content)[:-1]:
-                validate({"data": json.loads(data)}, *where, "schema")
-        else:
-            validate(reply.json(), *where, "schema")
-    assert statuses == {200, 400, 401, 402, 403, 404, 413, 429, 500, 502, 503, 524, 529}
-
-
-def test_the_library_parses_every_answer(exchanges: list[tuple[str, httpx.Response]]) -> None:
-    for path, reply in exchanges:
-        if path != "/responses" or reply.status_code != 200:
-            continue
-        if reply.headers["content-type"].startswith("text/event-stream"):
-            for data in sse_data(reply.content)[:-1]:
-                assert parse_event(data).to_dict() == json.loads(data)
-        else:
-            assert parse_response(reply.content).to_dict() == reply.json()
-
-
-def test_capture_a_stream_for_the_stream_layer(base_url: str, http: httpx.Client) -> None:
-    """Keeps tests/data/emulator_stream.sse, which the stream and CLI tests replay, true to
-    the emulator: its image is the one a fresh process renders for the same request."""
-    body = stream_body("a captured lighthouse", partials=2, size="64x64")
-    live = http.post(f"{base_url}/responses", json=body).content
-    captured = DATA / "emulator_stream.sse"
-    if not captured.exists():
-        captured.write_bytes(live)
-    kept = accumulate([captured.read_bytes()])
-    fresh = accumulate([live])
-    assert kept.images()[0].data == fresh.images()[0].data
-
-
-def test_pytest_plugin_fixture_serves_a_client(openrouter_emulator: str) -> None:
-    from openrouter_imagegen import ImageClient
-
-    assert openrouter_emulator.startswith("http://127.0.0.1:")
-    with ImageClient(base_url=openrouter_emulator, api_key="") as client:
-        response = client.generate("from the fixture", model=MODEL, size="32x32")
-    assert response.images()[0].width == 32
-
-
-# -- the package and its command ------------------------------------------------------------
-
-
-def test_importing_the_package_and_plugin_loads_no_server() -> None:
-    code = (
-        "import sys, openrouter_imagegen.emulator, openrouter_imagegen.emulator.pytest_plugin\n"
-        "print(sorted({'starlette', 'uvicorn', 'PIL'} & {m.split('.')[0] for m in sys.modules}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
-def test_python_dash_m_serves_and_refuses_a_remote_host() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "openrouter_imagegen.emulator", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                reply = httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the emulator did not start"
-                time.sleep(0.05)
-        assert reply.status_code == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    refused = subprocess.run(
-        [*command, "--host", "0.0.0.0"], capture_output=True, text=True, timeout=20
-    )
-    assert refused.returncode == 2
-    assert "allow_remote" in refused.stderr
