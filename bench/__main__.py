@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 from bench._network import batch_suite, client_suite, emulator_suite
-from bench._parse import growth_suite, import_suite, memory_suite, parse_suite
+from bench._parse import growth_suite, images_suite, import_suite, memory_suite, parse_suite
 from bench._stream import stream_suite
 
 SUITES = {
     "parse": parse_suite,
+    "images": images_suite,
     "memory": memory_suite,
     "import": import_suite,
     "growth": growth_suite,

@@ -136,3 +136,18 @@ def event_stream(b64_mb: float = 2.0, partials: int = 3) -> bytes:
 
 def chunked(data: bytes, size: int = 4096) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def image_api_body(total_mb: float = 8.0, images: int = 4) -> bytes:
+    """An Image API answer (`POST /images`) of about `total_mb` MB: `images` PNGs of base64."""
+    b64_each = int(total_mb * 1_000_000 / images)
+    raw_each = b64_each * 3 // 4
+    data = [
+        {
+            "b64_json": base64.b64encode(fake_png(raw_each, 200 + i)).decode(),
+            "media_type": "image/png",
+        }
+        for i in range(images)
+    ]
+    usage = {"prompt_tokens": 12, "completion_tokens": 4160, "total_tokens": 4172, "cost": 0.16}
+    return json.dumps({"created": 1767225600, "data": data, "usage": usage}).encode()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from openrouter_imagegen.models._base import decode_json
 from openrouter_imagegen.models.chat import response_from_chat
 from openrouter_imagegen.models.operations import Response
 
-__all__ = ["ROUTE_PATHS", "Route", "error_of_body", "response_from_body"]
+__all__ = ["ROUTE_PATHS", "Route", "error_of_body", "parse_body", "response_from_body"]
 
 Route = Literal["responses", "chat", "images"]
 
@@ -49,3 +50,13 @@ def response_from_body(route: Route, body: Any, *, generation_id: str | None = N
         response = Response.from_dict(body)
     response.generation_id = generation_id
     return response
+
+
+def parse_body(
+    route: Route, data: bytes | bytearray | memoryview | str, *, generation_id: str | None = None
+) -> Response:
+    """The JSON body of a 2xx answer of `route` as a `Response` (see `response_from_body`).
+
+    Raises `ValidationError` naming the byte offset or JSON path of what is wrong.
+    """
+    return response_from_body(route, decode_json(data), generation_id=generation_id)
