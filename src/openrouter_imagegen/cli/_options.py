@@ -188,18 +188,10 @@ def connection_options(function: _F) -> _F:
 
 def to_generation_options(kwargs: dict[str, Any]) -> GenerationOptions:
     """Pop the generation options out of a command's parameters, as the library's."""
+    from openrouter_imagegen.client import IMAGE_API_OPTIONS
+
     options: dict[str, Any] = {}
-    for name in (
-        "size",
-        "aspect_ratio",
-        "resolution",
-        "output_format",
-        "quality",
-        "background",
-        "output_compression",
-        "n",
-        "seed",
-    ):
+    for name in IMAGE_API_OPTIONS:
         value = kwargs.pop(name, None)
         if value is not None:
             options[name] = value

@@ -30,6 +30,7 @@ from openrouter_imagegen.client._async import AsyncImageClient, AsyncImageStream
 from openrouter_imagegen.client._base import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from openrouter_imagegen.client._catalogue import CostEstimate
 from openrouter_imagegen.client._options import (
+    IMAGE_API_OPTIONS,
     Endpoint,
     GenerationOptions,
     ImageInput,
@@ -42,6 +43,7 @@ from openrouter_imagegen.stream import StreamUpdate
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "IMAGE_API_OPTIONS",
     "DEFAULT_TIMEOUT",
     "APIConnectionError",
     "APIError",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from openrouter_imagegen._exceptions import UnsupportedModelError, UnsupportedParameterError
+from openrouter_imagegen.client._options import IMAGE_API_OPTIONS
 from openrouter_imagegen.models.chat_models import ChatModel
 from openrouter_imagegen.models.images import (
     ImageEndpoint,
@@ -39,19 +40,8 @@ _V = TypeVar("_V")
 
 # The long side, in pixels, of each resolution tier.
 TIERS = {"512": 512, "1K": 1024, "2K": 2048, "4K": 4096}
-# The options the Image API knows by name; an endpoint lists those it accepts.
-_CHECKED = (
-    "size",
-    "aspect_ratio",
-    "resolution",
-    "output_format",
-    "quality",
-    "background",
-    "output_compression",
-    "n",
-    "seed",
-    "input_references",
-)
+# An endpoint lists those of these it accepts among its supported parameters.
+_CHECKED = (*IMAGE_API_OPTIONS, "input_references")
 
 
 class Cache(Generic[_V]):

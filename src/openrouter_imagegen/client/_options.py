@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict, get_type_hints
 
 __all__ = [
+    "IMAGE_API_OPTIONS",
+    "OPTION_NAMES",
     "Endpoint",
     "GenerationOptions",
     "ImageInput",
@@ -68,6 +70,19 @@ class GenerationOptions(TypedDict, total=False):
 
 
 OPTION_NAMES: frozenset[str] = frozenset(get_type_hints(GenerationOptions))
+# The options the Image API takes by these names, each a plain value: what a model's
+# endpoints list among their supported parameters, and the CLI's flags.
+IMAGE_API_OPTIONS = (
+    "size",
+    "aspect_ratio",
+    "resolution",
+    "output_format",
+    "quality",
+    "background",
+    "output_compression",
+    "n",
+    "seed",
+)
 
 
 def check_options(options: Mapping[str, Any], *, allowed: frozenset[str] = OPTION_NAMES) -> None:

@@ -8,12 +8,13 @@ before anything is merged into them). Every route takes the same
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from openrouter_imagegen._exceptions import ValidationError
 from openrouter_imagegen.client._options import (
+    IMAGE_API_OPTIONS,
     GenerationOptions,
     ImageInput,
     check_options,
@@ -34,17 +35,6 @@ MAX_REFERENCES = 16  # the Image API's limit on input_references
 
 _TOOL_FIELDS = ("size", "quality", "background", "output_format", "output_compression")
 _CONFIG_FIELDS = ("size", "aspect_ratio", "n", "quality", "background", "output_format")
-_IMAGES_FIELDS = (
-    "size",
-    "aspect_ratio",
-    "resolution",
-    "output_format",
-    "quality",
-    "background",
-    "output_compression",
-    "n",
-    "seed",
-)
 
 
 def uses_image_tool(model: str) -> bool:
@@ -113,12 +103,6 @@ def _input_urls(options: dict[str, Any], images: Sequence[ImageInput]) -> list[s
     return [input_image_url(image, field="input_references") for image in references]
 
 
-def _merge_extra(body: dict[str, Any], extra_body: Mapping[str, Any] | None) -> dict[str, Any]:
-    if extra_body:
-        body.update(copy.deepcopy(dict(extra_body)))
-    return body
-
-
 def _image_config(options: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
     config = dict(options.pop("image_config", None) or {})
     for name in fields:
@@ -168,22 +152,36 @@ def _images_body(
     previous: Previous | None,
     images: Sequence[ImageInput],
 ) -> dict[str, Any]:
-    # The Image API is stateless: earlier images go back as references.
-    earlier = [call.result for call in _previous_calls(previous) if call.result]
-    urls = [_as_url(result) for result in earlier] + _input_urls(given, images)
+    urls = _image_urls(given, previous, images)
     body: dict[str, Any] = {"model": model, "prompt": prompt}
-    for name in _IMAGES_FIELDS:
+    for name in IMAGE_API_OPTIONS:
         if name in given:
             body[name] = given[name]
     if urls:
         body["input_references"] = [{"type": "image_url", "image_url": {"url": u}} for u in urls]
-    if "provider" in given:
-        body["provider"] = copy.deepcopy(dict(given["provider"]))
     if given.get("image_config"):
         body.update(copy.deepcopy(dict(given["image_config"])))
+    return _finish(body, given, stream)
+
+
+def _image_urls(
+    given: dict[str, Any], previous: Previous | None, images: Sequence[ImageInput]
+) -> list[str]:
+    """The images a stateless route is sent: the earlier results, then the references."""
+    earlier = [call.result for call in _previous_calls(previous) if call.result]
+    return [_as_url(result) for result in earlier] + _input_urls(given, images)
+
+
+def _finish(body: dict[str, Any], given: dict[str, Any], stream: bool) -> dict[str, Any]:
+    """What every route's body ends with: provider routing, streaming, `extra_body`."""
+    if "provider" in given:
+        body["provider"] = copy.deepcopy(dict(given["provider"]))
     if stream:
         body["stream"] = True
-    return _merge_extra(body, given.get("extra_body"))
+    extra_body = given.get("extra_body")
+    if extra_body:
+        body.update(copy.deepcopy(dict(extra_body)))
+    return body
 
 
 def _as_url(result: str) -> str:
@@ -204,8 +202,7 @@ def _chat_body(
     images: Sequence[ImageInput],
     modalities: Sequence[str],
 ) -> dict[str, Any]:
-    earlier = [call.result for call in _previous_calls(previous) if call.result]
-    urls = [_as_url(result) for result in earlier] + _input_urls(given, images)
+    urls = _image_urls(given, previous, images)
     content: str | list[dict[str, Any]] = prompt
     if urls:
         content = [{"type": "text", "text": prompt}] + [
@@ -221,11 +218,7 @@ def _chat_body(
         body["image_config"] = config
     if "seed" in given:
         body["seed"] = given["seed"]
-    if "provider" in given:
-        body["provider"] = copy.deepcopy(dict(given["provider"]))
-    if stream:
-        body["stream"] = True
-    return _merge_extra(body, given.get("extra_body"))
+    return _finish(body, given, stream)
 
 
 def _responses_body(
@@ -269,10 +262,6 @@ def _responses_body(
         config.setdefault("seed", given["seed"])
     if config:
         body["image_config"] = config
-    if "provider" in given:
-        body["provider"] = copy.deepcopy(dict(given["provider"]))
     if previous_id is not None:
         body["previous_response_id"] = previous_id
-    if stream:
-        body["stream"] = True
-    return _merge_extra(body, given.get("extra_body"))
+    return _finish(body, given, stream)
