@@ -15,7 +15,7 @@ import openrouter_imagegen
 from openrouter_imagegen import _exceptions
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ["client", "images", "models", "stream", "emulator"]
+PACKAGES = ["client", "images", "models", "stream", "emulator", "gallery"]
 
 
 def test_all_is_the_lazy_table_plus_the_exceptions() -> None:

@@ -419,7 +419,8 @@ def demo(output: Path) -> None:
 # Registered last: these commands import this module's helpers.
 from openrouter_imagegen.cli._batch_command import batch  # noqa: E402
 from openrouter_imagegen.cli._catalogue_commands import estimate, models  # noqa: E402
+from openrouter_imagegen.cli._gallery_command import gallery  # noqa: E402
 from openrouter_imagegen.cli._saved_commands import extract, inspect  # noqa: E402
 
-for _command in (batch, estimate, extract, inspect, models):
+for _command in (batch, estimate, extract, gallery, inspect, models):
     cli.add_command(_command)
