@@ -46,3 +46,8 @@ bench: $(VENV)/.bench
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+
+# Fuzz every parser of untrusted input for SECONDS (default 60); not part of `test`.
+.PHONY: fuzz
+fuzz: $(VENV)/.dev
+	$(PY) fuzz/run.py --seconds $(or $(SECONDS),60)

@@ -247,7 +247,7 @@ def test_to_pil_and_its_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_to_pil_keeps_the_decompression_bomb_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
-    with pytest.raises(Image.DecompressionBombError):
+    with pytest.raises(ImageDecodeError, match="max_pixels=100"):
         decode_result(B64).to_pil()
 
 
@@ -427,7 +427,9 @@ def local_http() -> Iterator[str]:
 
 
 def test_fetch_follows_redirects_over_loopback(local_http: str) -> None:
-    image = decode_result(f"{local_http}/redirect", call_id="r", fetch=True, allow_http=True)
+    image = decode_result(
+        f"{local_http}/redirect", call_id="r", fetch=True, allow_http=True, allow_private_hosts=True
+    )
     assert image.data == PNG
     assert image.source == "url"
     assert image.declared_media_type == "image/png"
@@ -442,13 +444,17 @@ def test_fetch_refuses_http_unless_allowed(local_http: str) -> None:
 
 def test_fetch_limits(local_http: str) -> None:
     with pytest.raises(ImageDownloadError, match="max_bytes"):
-        fetch_image_bytes(f"{local_http}/big", allow_http=True, max_bytes=len(PNG) * 2)
+        fetch_image_bytes(
+            f"{local_http}/big", allow_http=True, allow_private_hosts=True, max_bytes=len(PNG) * 2
+        )
     with pytest.raises(ImageDownloadError, match="redirects"):
-        fetch_image_bytes(f"{local_http}/loop", allow_http=True)
+        fetch_image_bytes(f"{local_http}/loop", allow_http=True, allow_private_hosts=True)
     with pytest.raises(ImageDownloadError, match="404"):
-        fetch_image_bytes(f"{local_http}/missing", allow_http=True)
+        fetch_image_bytes(f"{local_http}/missing", allow_http=True, allow_private_hosts=True)
     with pytest.raises(ImageDownloadError, match="failed"):
-        fetch_image_bytes("http://127.0.0.1:9/nothing.png", allow_http=True, timeout=2)
+        fetch_image_bytes(
+            "http://127.0.0.1:9/nothing.png", allow_http=True, allow_private_hosts=True, timeout=2
+        )
 
 
 @pytest.mark.anyio
@@ -456,7 +462,7 @@ async def test_async_fetch(local_http: str) -> None:
     from openrouter_imagegen.images import aimage_from_call
 
     call = OutputImageGenerationCall(id="ig", status="completed", result=f"{local_http}/redirect")
-    image = await aimage_from_call(call, fetch=True, allow_http=True)
+    image = await aimage_from_call(call, fetch=True, allow_http=True, allow_private_hosts=True)
     assert image.data == PNG
     with pytest.raises(ImageIsRemoteError):
         await aimage_from_call(call)

@@ -107,7 +107,7 @@ def error_from_response(response: httpx.Response) -> APIError:
     content = response.content
     try:
         body: Any = msgspec.json.decode(content) if content else None
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         body = None
     text = content[:300].decode("utf-8", "replace").strip()
     return error_from_body(
@@ -126,13 +126,18 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 def error_from_transport(
     exc: httpx.TransportError, url: str, *, generation_id: str | None = None
 ) -> APIConnectionError:
-    """The exception for a request that never got a whole response."""
+    """The exception for a request that never got a whole response.
+
+    `url` is shown without its credentials or query string.
+    """
+    from openrouter_imagegen.images import display_url
+
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     what = "timed out" if cls is APITimeoutError else "failed"
     detail = str(exc) or type(exc).__name__
     sent = not isinstance(exc, _NOT_SENT)
     return cls(
-        f"request to {url} {what}: {detail}",
+        f"request to {display_url(url)} {what}: {detail}",
         request_sent=sent,
         generation_id=generation_id,
     )

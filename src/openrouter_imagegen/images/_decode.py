@@ -26,7 +26,9 @@ Source = Literal["base64", "data_url", "url"]
 _WHITESPACE = {ord(c): None for c in " \t\r\n\f\v"}
 _URLSAFE = str.maketrans("-_", "+/")
 _BAD_CHAR = re.compile(r"[^A-Za-z0-9+/\-_=\s]")
-_DATA_AFTER_PAD = re.compile(r"=+[\s=]*[^\s=]")
+# Single character classes only: a pattern such as `=+[\s=]*[^\s=]` backtracks in
+# cubic time on a few thousand '=' (seconds for one result string).
+_NOT_PADDING = re.compile(r"[^\s=]")
 
 
 def classify(result: str) -> Source:
@@ -57,9 +59,10 @@ def b64decode_lenient(text: str, *, offset: int = 0) -> bytes:
             "expected A-Z, a-z, 0-9, '+', '/', '-', '_', '=' or whitespace",
             offset=position + offset,
         )
-    padding = _DATA_AFTER_PAD.search(text)
+    first_pad = text.find("=")
+    padding = _NOT_PADDING.search(text, first_pad) if first_pad != -1 else None
     if padding is not None:
-        position = padding.end() - 1
+        position = padding.start()
         raise ImageDecodeError(
             f"invalid base64 at offset {position + offset}: data after '=' padding",
             offset=position + offset,
@@ -91,4 +94,12 @@ def parse_data_url(url: str) -> tuple[bytes, str | None]:
     payload = url[comma + 1 :]
     if is_base64:
         return b64decode_lenient(payload, offset=comma + 1), media_type
-    return unquote_to_bytes(payload), media_type
+    try:
+        return unquote_to_bytes(payload), media_type
+    except UnicodeEncodeError as exc:  # a lone surrogate: text no byte encoding holds
+        position = comma + 1 + exc.start
+        raise ImageDecodeError(
+            f"malformed data URL at offset {position}: {payload[exc.start]!r} is a lone "
+            "surrogate, not a character",
+            offset=position,
+        ) from None

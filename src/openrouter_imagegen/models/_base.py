@@ -25,6 +25,7 @@ import msgspec
 from openrouter_imagegen._exceptions import ValidationError, shorten
 
 __all__ = [
+    "MAX_DEPTH",
     "MISSING",
     "Converter",
     "KeptWhole",
@@ -45,9 +46,13 @@ _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
 def decode_json(data: bytes | bytearray | memoryview | str) -> Any:
-    """Decode JSON to builtins; malformed JSON raises `ValidationError` with its byte offset."""
+    """Decode JSON to builtins; malformed JSON raises `ValidationError` with its byte offset.
+
+    JSON nested deeper than `MAX_DEPTH` is refused too: what decodes must
+    also survive the recursive code after it (conversion, `to_dict`, `repr`).
+    """
     try:
-        return msgspec.json.decode(data)
+        value = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         message = str(exc)
         match = _MSGSPEC_BYTE.search(message)
@@ -73,6 +78,68 @@ def decode_json(data: bytes | bytearray | memoryview | str) -> Any:
             offset=offset,
             expected="UTF-8 encoded JSON",
         ) from None
+    except UnicodeEncodeError as exc:  # a str holding a lone surrogate: no UTF-8 for it
+        assert isinstance(data, str)
+        offset = len(data[: exc.start].encode("utf-8", "surrogatepass"))
+        raise ValidationError(
+            f"malformed JSON at byte {offset}: {data[exc.start]!r} is a lone surrogate, "
+            "not a character",
+            offset=offset,
+            expected="text without lone surrogates",
+        ) from None
+    except RecursionError:
+        raise _too_deep(data) or ValidationError("JSON nested too deeply") from None
+    if _deeper_than(value, MAX_DEPTH):  # rare: only then is the text scanned for where
+        raise _too_deep(data) or ValidationError("JSON nested too deeply")
+    return value
+
+
+# Far deeper than any response, event or catalogue; shallow enough for every
+# recursive step after decoding to stay well inside Python's recursion limit.
+MAX_DEPTH = 200
+# A whole string (escapes included) or one bracket; possessive, so nothing backtracks.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]++|\\.)*+"|[\[\]{}]', re.DOTALL)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether decoded JSON nests more than `limit` containers deep.
+
+    Walks the containers only, iteratively: a response's few objects and
+    arrays, never the megabytes of base64 inside its strings.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if type(node) is dict else node if type(node) is list else ()
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return False
+
+
+def _too_deep(data: bytes | bytearray | memoryview | str) -> ValidationError | None:
+    """The error for JSON nested more than `MAX_DEPTH` levels, or None when it is not.
+
+    The scan stops at the first level too many: up to there the text was
+    valid JSON (the decoder got that far), so strings and brackets are told
+    apart correctly, and malformed text after it is never scanned.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    depth = 0
+    for token in _JSON_TOKEN.finditer(raw):
+        bracket = token[0]
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return ValidationError(
+                    f"JSON nested too deeply at byte {token.start()}: "
+                    f"more than {MAX_DEPTH} levels of arrays and objects",
+                    offset=token.start(),
+                    expected=f"at most {MAX_DEPTH} levels of nesting",
+                )
+        elif bracket in (b"]", b"}"):
+            depth -= 1
+    return None
 
 
 def validation_error(
