@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _clients import KEY, ClientFactory, CountingTransport, Kind, http_client, make_client
 
 from openrouter_imagegen import (
     APIConnectionError,
@@ -29,13 +30,12 @@ from openrouter_imagegen import (
 )
 from openrouter_imagegen.client import AsyncImageClient, generation_body
 from openrouter_imagegen.client._retry import parse_retry_after
+from openrouter_imagegen.images import read_metadata
 
 pytest.importorskip("starlette")
-pytest.importorskip("PIL")
+Image = pytest.importorskip("PIL.Image")
 
-from _clients import KEY, ClientFactory, CountingTransport, Kind, http_client, make_client
-
-from openrouter_imagegen.emulator import run
+from openrouter_imagegen.emulator import run  # noqa: E402
 
 MODEL = "openai/gpt-5-image"
 
@@ -65,7 +65,18 @@ def test_generate_returns_typed_image_calls(
     assert image.media_type == "image/png"
     assert (image.width, image.height) == (256, 128)
     (path,) = response.save_images(tmp_path)
-    assert path.read_bytes() == image.data
+    assert Image.open(path).tobytes() == image.to_pil().tobytes()  # the same pixels
+    provenance = read_metadata(path)  # and where they came from
+    assert provenance is not None
+    assert (provenance.prompt, provenance.model, provenance.route) == (
+        "a red fox in snow",
+        MODEL,
+        "responses",
+    )
+    assert provenance.parameters == {"size": "256x128"}
+    assert provenance.generation_id == response.generation_id
+    (bare,) = response.save_images(tmp_path / "bare", metadata=False)
+    assert bare.read_bytes() == image.data
     assert response.usage is not None
 
 
@@ -417,9 +428,11 @@ def test_retry_after_http_date() -> None:
 
 
 def test_injected_http_client_and_remote_results_fetch_through_it(
-    kind: Kind, client_for: ClientFactory
+    kind: Kind, client_for: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from PIL import Image
+    monkeypatch.setattr(
+        "openrouter_imagegen.images._fetch._resolve", lambda host, port: ["93.184.215.14"]
+    )
 
     buffer = io.BytesIO()
     Image.new("RGB", (10, 20)).save(buffer, "PNG")
@@ -451,7 +464,7 @@ def test_injected_http_client_and_remote_results_fetch_through_it(
         image = client.image(call)
     assert image.data == png
     assert (image.width, image.height) == (10, 20)
-    assert seen[-1] == "https://images.example.test/ig_remote.png"
+    assert seen[-1] == "https://93.184.215.14/ig_remote.png"  # the vetted address
     assert not http.is_closed  # the caller owns it
 
 
@@ -548,9 +561,11 @@ def test_a_stream_closed_early_reports_what_arrived(
 
 
 def test_server_tool_urls_download_through_the_client(
-    kind: Kind, client_for: ClientFactory, tmp_path: Path
+    kind: Kind, client_for: ClientFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from PIL import Image
+    monkeypatch.setattr(
+        "openrouter_imagegen.images._fetch._resolve", lambda host, port: ["93.184.215.14"]
+    )
 
     buffer = io.BytesIO()
     Image.new("RGB", (12, 8)).save(buffer, "PNG")
@@ -575,7 +590,9 @@ def test_server_tool_urls_download_through_the_client(
         (image,) = client.images(response)
         (saved,) = client.save_images(response, tmp_path / "new" / "dir/")
     assert saved.parent == tmp_path / "new" / "dir"
-    assert saved.read_bytes() == png
+    assert Image.open(saved).tobytes() == Image.open(io.BytesIO(png)).tobytes()
+    provenance = read_metadata(saved)
+    assert provenance is not None and provenance.prompt == "x"
     assert (image.width, image.height, image.call_id, image.source) == (12, 8, "ig_tool", "url")
 
 

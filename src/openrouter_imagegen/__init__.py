@@ -18,6 +18,7 @@ from openrouter_imagegen._exceptions import (
     AuthenticationError,
     BadRequestError,
     ContentCredentialsError,
+    ContentCredentialsWarning,
     GenerationRefusedError,
     ImageDecodeError,
     ImageDownloadError,
@@ -62,11 +63,14 @@ if TYPE_CHECKING:
         ProviderPreferences,
         RetryPolicy,
     )
+    from openrouter_imagegen.gallery import write_gallery
     from openrouter_imagegen.images import (
         DownloadOptions,
         GeneratedImage,
+        ImageMetadata,
         adecode_result,
         decode_result,
+        read_metadata,
         save_all,
         save_images,
     )
@@ -143,6 +147,9 @@ _LAZY = {
     "RetryPolicy": "openrouter_imagegen.client",
     "DownloadOptions": "openrouter_imagegen.images",
     "GeneratedImage": "openrouter_imagegen.images",
+    "ImageMetadata": "openrouter_imagegen.images",
+    "read_metadata": "openrouter_imagegen.images",
+    "write_gallery": "openrouter_imagegen.gallery",
     "adecode_result": "openrouter_imagegen.images",
     "decode_result": "openrouter_imagegen.images",
     "save_all": "openrouter_imagegen.images",
@@ -184,6 +191,7 @@ __all__ = [
     "BadRequestError",
     "ChatModel",
     "ContentCredentialsError",
+    "ContentCredentialsWarning",
     "CostEstimate",
     "DownloadOptions",
     "Endpoint",
@@ -199,6 +207,7 @@ __all__ = [
     "ImageExistsError",
     "ImageGenCallPartialImageEvent",
     "ImageIsRemoteError",
+    "ImageMetadata",
     "ImageModel",
     "ImageModelEndpoints",
     "ImagePricingEntry",
@@ -254,8 +263,10 @@ __all__ = [
     "parse_event",
     "parse_response",
     "read_capture",
+    "read_metadata",
     "save_all",
     "save_images",
+    "write_gallery",
 ]
 
 # The exceptions are defined in a private module; they report this package as theirs.

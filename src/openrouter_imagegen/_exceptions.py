@@ -53,6 +53,7 @@ __all__ = [
     "ImageIsRemoteError",
     "ImageSkippedWarning",
     "ContentCredentialsError",
+    "ContentCredentialsWarning",
     "ImageExistsError",
     "ImageSaveError",
     "MetadataError",
@@ -391,6 +392,10 @@ class MediaTypeMismatchWarning(ImagegenWarning):
 
 class ImageSkippedWarning(ImagegenWarning):
     """A call without an image was skipped by `Response.images()` or `save_images`."""
+
+
+class ContentCredentialsWarning(ImagegenWarning):
+    """An image carries C2PA content credentials: saved unchanged, its provenance in a sidecar."""
 
 
 class StreamWarning(ImagegenWarning):

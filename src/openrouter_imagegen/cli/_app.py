@@ -115,15 +115,17 @@ def _check_destination(output: Path, overwrite: bool) -> None:
         raise ImagegenError(f"cannot write into {existing}: permission denied")
 
 
-def _save_or_rescue(images: list[GeneratedImage], output: Path, overwrite: bool) -> list[Path]:
+def _save_or_rescue(
+    images: list[GeneratedImage], output: Path, overwrite: bool, *, metadata: bool, sidecar: bool
+) -> list[Path]:
     """Save where asked; an image paid for that cannot be written there is kept elsewhere."""
     from openrouter_imagegen.images import save_all
 
     try:
-        return save_all(images, output, overwrite=overwrite)
+        return save_all(images, output, overwrite=overwrite, metadata=metadata, sidecar=sidecar)
     except ImageSaveError as exc:
         rescue = Path(tempfile.mkdtemp(prefix="openrouter-imagegen-rescued-"))
-        kept = save_all(images, rescue)
+        kept = save_all(images, rescue, metadata=metadata, sidecar=sidecar)
         raise ImagegenError(
             f"{exc}; the image(s) were kept as {', '.join(map(str, kept))}"
         ) from exc
@@ -217,6 +219,17 @@ def _output_options(function: Any) -> Any:
             is_flag=True,
             help="Download results that are URLs (otherwise they are reported, not fetched).",
         ),
+        click.option(
+            "--no-metadata",
+            is_flag=True,
+            help="Save the image bytes alone, without the provenance (prompt, model, "
+            "parameters, seed, cost) embedded by default.",
+        ),
+        click.option(
+            "--sidecar",
+            is_flag=True,
+            help="Also write the provenance to NAME.json beside each image.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Machine-readable results on stdout."),
     ]
     for option in reversed(options):
@@ -236,6 +249,8 @@ def _run_generation(prompt: str, kwargs: dict[str, Any], previous: Any = None) -
     partial_images: int = kwargs.pop("partial_images")
     save_response: Path | None = kwargs.pop("save_response")
     fetch: bool = kwargs.pop("fetch")
+    metadata: bool = not kwargs.pop("no_metadata")
+    sidecar: bool = kwargs.pop("sidecar")
     images: list[Path] = kwargs.pop("images", [])
     if save_partials and not stream:
         raise click.UsageError("--save-partials needs --stream")
@@ -273,18 +288,61 @@ def _run_generation(prompt: str, kwargs: dict[str, Any], previous: Any = None) -
             f"no image came back (status {response.status or 'unknown'}"
             + (f": {reason})" if reason else ")")
         )
-    paths = _save_or_rescue(found, output, overwrite)
+    paths = _save_or_rescue(found, output, overwrite, metadata=metadata, sidecar=sidecar)
     _report(response, found, paths, as_json)
 
 
 @cli.command()
-@click.argument("prompt")
+@click.argument("prompt", required=False)
+@click.option(
+    "--from",
+    "from_image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Repeat the request that made this image (its model, route, parameters and "
+    "seed, from the provenance it carries); PROMPT and options given override them.",
+)
 @generation_options
 @_output_options
 @connection_options
-def generate(prompt: str, **kwargs: Any) -> None:
+@click.pass_context
+def generate(
+    ctx: click.Context, /, prompt: str | None, from_image: Path | None, **kwargs: Any
+) -> None:
     """Generate images from PROMPT (`-` reads it from standard input) and save them."""
+    if from_image is not None:
+        prompt = _repeat(ctx, from_image, prompt, kwargs)
+    if prompt is None:
+        raise click.UsageError("a PROMPT is needed (or --from IMAGE_FILE)")
     _run_generation(prompt, kwargs)
+
+
+def _repeat(ctx: click.Context, image: Path, prompt: str | None, kwargs: dict[str, Any]) -> str:
+    """The request recorded in `image`, with what the command line gave on top."""
+    from click.core import ParameterSource
+
+    from openrouter_imagegen.images import read_metadata
+
+    found = read_metadata(image)
+    if found is None:
+        raise click.BadParameter(
+            f"{image} carries no provenance metadata (nor a sidecar) to repeat",
+            param_hint="--from",
+        )
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+
+    recorded = {**found.parameters, "seed": found.seed, "model": found.model}
+    if found.route in ("images", "chat", "responses"):
+        recorded["endpoint"] = found.route
+    if "provider" in recorded:
+        order = recorded.pop("provider", {}).get("order") or ()
+        recorded["providers"] = tuple(order)
+    recorded.pop("input_references", None)  # their bytes are not in the record
+    for name, value in recorded.items():
+        if name in kwargs and value is not None and not given(name):
+            kwargs[name] = value
+    return prompt if prompt is not None else found.prompt
 
 
 @cli.command()

@@ -34,7 +34,9 @@ def _warnings_as_lines() -> Iterator[None]:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "-o",
     "--output",
@@ -105,14 +107,22 @@ def _save_once(image: GeneratedImage, target: Path) -> Path:
 
 
 @click.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def inspect(file: Path, as_json: bool) -> None:
-    """Show the image calls inside a saved response: id, status, media type, size, bytes.
+    """Show what FILE holds: for a saved response or capture, its image calls (id,
+    status, media type, size, bytes); for an image, how it was made (prompt, model,
+    parameters, seed, cost: the provenance saved images carry).
 
-    Exits 1 when the file holds no image, saying why.
+    Exits 1 when a response holds no image, saying why.
     """
     from openrouter_imagegen.cli._saved import read_saved
+    from openrouter_imagegen.images import sniff_media_type
+
+    with file.open("rb") as head:
+        if sniff_media_type(head.read(4096)) is not None:
+            _inspect_image(file, as_json)
+            return
 
     with _warnings_as_lines():
         saved = read_saved(file)
@@ -181,3 +191,36 @@ def _print_table(file: Path, rows: list[dict[str, Any]]) -> None:
             f"{row['bytes']:,}" if row["bytes"] else "-",
         )
     Console().print(table)
+
+
+def _inspect_image(file: Path, as_json: bool) -> None:
+    """An image file: its format and size, and the provenance it carries (or its sidecar)."""
+    import dataclasses
+
+    import pybase64
+
+    from openrouter_imagegen.images import decode_result, read_metadata
+
+    data = file.read_bytes()
+    image = decode_result(pybase64.b64encode(data).decode("ascii"))  # sniffed and measured
+    found = read_metadata(file)
+    facts: dict[str, Any] = {
+        "file": str(file),
+        "media_type": image.media_type,
+        "width": image.width,
+        "height": image.height,
+        "bytes": len(data),
+        "metadata": dataclasses.asdict(found) if found is not None else None,
+    }
+    if as_json:
+        click.echo(json.dumps(facts, indent=2, ensure_ascii=False))
+        return
+    size = f"{image.width}x{image.height}" if image.width is not None else "size unknown"
+    click.echo(f"{file}: {image.media_type}, {size}, {len(data):,} bytes")
+    if found is None:
+        click.echo("  no provenance metadata (neither embedded nor in a sidecar)")
+        return
+    for name, value in dataclasses.asdict(found).items():
+        if value not in (None, {}, ""):
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+            click.echo(f"  {name}: {shown}")

@@ -43,9 +43,11 @@ def is_local(base_url: str) -> bool:
 
 def _check_key(base_url: str) -> None:
     if not os.environ.get(KEY_ENV, "").strip() and not is_local(base_url):
+        from openrouter_imagegen.images import display_url
+
         raise click.UsageError(
             f"no API key: set {KEY_ENV} (keys are at https://openrouter.ai/keys) "
-            f"before sending requests to {base_url}"
+            f"before sending requests to {display_url(base_url)}"
         )
 
 
@@ -116,7 +118,9 @@ def make_async_client(options: dict[str, Any]) -> AsyncImageClient:
 @contextlib.contextmanager
 def explained(base_url: str | None) -> Iterator[None]:
     """Add what to do to the errors a new user meets first."""
-    url = resolved_url(base_url)
+    from openrouter_imagegen.images import display_url
+
+    url = display_url(resolved_url(base_url))
     try:
         yield
     except AuthenticationError as exc:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
-from openrouter_imagegen._exceptions import APIError, NotFoundError, StreamError
-from openrouter_imagegen.client._base import BaseClient, BaseStream
+from openrouter_imagegen._exceptions import APIError, APITimeoutError, NotFoundError, StreamError
+from openrouter_imagegen.client._base import BaseClient, BaseStream, Planned, plan_of
 from openrouter_imagegen.client._catalogue import (
     CostEstimate,
     RouteChoice,
@@ -36,7 +36,6 @@ from openrouter_imagegen.images import save_all
 from openrouter_imagegen.models.chat_models import ChatModel, ChatModelsList
 from openrouter_imagegen.models.images import ImageModel, ImageModelEndpoints, ImageModelsList
 from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
-from openrouter_imagegen.models.routes import Route
 from openrouter_imagegen.stream import ResponseStream, StreamUpdate
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
     async def _send(
         self,
         request: httpx.Request,
-        handle: Callable[[httpx.Response], _T],
+        handle: Callable[[httpx.Response, bytes], _T],
         *,
         stream: bool = False,
         generation: bool = True,
@@ -104,18 +103,19 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
             await asyncio.sleep(delay)
 
     async def _attempt(
-        self, request: httpx.Request, handle: Callable[[httpx.Response], _T], stream: bool
+        self, request: httpx.Request, handle: Callable[[httpx.Response, bytes], _T], stream: bool
     ) -> _T:
+        started = self._now()
         try:
             answer = await self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise error_from_transport(exc, str(request.url)) from exc
         try:
-            if answer.status_code >= 400 or not stream:
-                await answer.aread()
             if answer.status_code >= 400:
+                await answer.aread()
                 raise error_from_response(answer)
-            return handle(answer)
+            content = b"" if stream else await self._body(answer, started)
+            return handle(answer, content)
         except httpx.TransportError as exc:
             await answer.aclose()
             generation_id = answer.headers.get("x-generation-id")
@@ -124,10 +124,18 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
             await answer.aclose()
             raise
 
+    async def _body(self, answer: httpx.Response, started: float) -> bytes:
+        """The whole body, read within `total_timeout` of the request's start."""
+        chunks = []
+        async for chunk in answer.aiter_bytes():
+            chunks.append(chunk)
+            self._check_deadline(started, answer)
+        return b"".join(chunks)
+
     async def _get(self, path: str, parse: Callable[[bytes], _T], **params: str) -> _T:
         """GET a catalogue resource (retried freely: reading one pays for nothing)."""
         request = self._get_request(path, params or None)
-        return await self._send(request, lambda answer: parse(answer.content), generation=False)
+        return await self._send(request, lambda _, content: parse(content), generation=False)
 
     # -- the catalogues ----------------------------------------------------------
 
@@ -135,7 +143,9 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         """The Image API's models (`GET /images/models`), cached for `catalogue_ttl`."""
         models = await self._image_catalogue()
         if models is None:
-            raise NotFoundError(f"{self.base_url} has no image model catalogue", status_code=404)
+            raise NotFoundError(
+                f"{self._shown_base_url} has no image model catalogue", status_code=404
+            )
         return models
 
     async def _image_catalogue(self) -> list[ImageModel] | None:
@@ -206,7 +216,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         options: GenerationOptions,
         check: bool,
         **request: Any,
-    ) -> tuple[Route, dict[str, Any]]:
+    ) -> Planned:
         """The route and body of a generation, checked against the catalogue first."""
         choice = await self._choose(model, endpoint)
         if check and choice.route == "images":
@@ -216,7 +226,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
             choice.route, prompt, model=model, options=options,
             modalities=choice.modalities, **request,
         )  # fmt: skip
-        return choice.route, body
+        return plan_of(choice.route, body, prompt, model, options)
 
     # -- generation --------------------------------------------------------------
 
@@ -227,6 +237,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         model: str,
         endpoint: Endpoint = "auto",
         check_parameters: bool = True,
+        allow_no_image: bool = False,
         **options: Unpack[GenerationOptions],
     ) -> Response:
         """Generate images from `prompt`; returns the whole `Response`.
@@ -238,10 +249,14 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         `OutputImageGenerationCall`s. On the Image API, an option the model
         does not accept raises `UnsupportedParameterError` before anything is
         sent, unless `check_parameters=False`. See `GenerationOptions`.
+
+        A generation that completes without any image raises `NoImageError`
+        (`GenerationRefusedError` for a refusal or a content filter), unless
+        `allow_no_image=True`.
         """
         check_options(options)
-        route, body = await self._plan(prompt, model, endpoint, options, check_parameters)
-        return await self._post(route, body)
+        planned = await self._plan(prompt, model, endpoint, options, check_parameters)
+        return self._completed(await self._post(planned), planned, allow_no_image)
 
     async def edit(
         self,
@@ -252,6 +267,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         images: Sequence[ImageInput] = (),
         endpoint: Endpoint = "auto",
         check_parameters: bool = True,
+        allow_no_image: bool = False,
         use_previous_response_id: bool = False,
         **options: Unpack[GenerationOptions],
     ) -> Response:
@@ -259,15 +275,17 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         the Responses API), and/or edit input `images` (paths, bytes or URLs),
         following `prompt`. On the Image API both go as `input_references`."""
         check_options(options)
-        route, body = await self._plan(
+        planned = await self._plan(
             prompt, model, endpoint, options, check_parameters,
             previous=previous, images=images, use_previous_response_id=use_previous_response_id,
         )  # fmt: skip
-        return await self._post(route, body)
+        return self._completed(await self._post(planned), planned, allow_no_image)
 
-    async def _post(self, route: Route, body: dict[str, Any]) -> Response:
-        request = self._post_request(route, body)
-        return await self._send(request, lambda answer: self._parse(route, answer))
+    async def _post(self, planned: Planned) -> Response:
+        request = self._post_request(planned.route, planned.body)
+        return await self._send(
+            request, lambda answer, content: self._parse(planned.route, answer, content)
+        )
 
     def stream(
         self,
@@ -279,6 +297,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         previous: Previous | None = None,
         images: Sequence[ImageInput] = (),
         check_parameters: bool = True,
+        allow_no_image: bool = False,
         replay_on_failure: bool = False,
         **options: Unpack[GenerationOptions],
     ) -> AsyncImageStream:
@@ -297,16 +316,20 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         the stream then gives just the final result. A stream that breaks
         raises `StreamError` with everything received; `replay_on_failure=True`
         starts the request again instead, which may bill the generation twice.
+        A stream that completes without any image raises `NoImageError`, as
+        `generate` does, unless `allow_no_image=True`.
         """
         check_options(options)
 
-        async def plan() -> tuple[Route, dict[str, Any]]:
+        async def plan() -> Planned:
             return await self._plan(
                 prompt, model, endpoint, options, check_parameters, stream=True,
                 partial_images=partial_images, previous=previous, images=images,
             )  # fmt: skip
 
-        return AsyncImageStream(self, plan, replay_on_failure)
+        return AsyncImageStream(
+            self, plan, replay_on_failure=replay_on_failure, allow_no_image=allow_no_image
+        )
 
     # -- images --------------------------------------------------------------------
 
@@ -321,12 +344,14 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
     async def images(
         self, response: Response, *, strict: bool = False, **options: Unpack[DownloadOptions]
     ) -> list[GeneratedImage]:
-        """Every image of `response`, downloading URL results through this client."""
-        from openrouter_imagegen.images import aimages_from_calls
+        """Every image of `response` (each knowing its provenance), downloading URL
+        results through this client."""
+        from openrouter_imagegen.images import aimages_from_calls, with_provenance
 
-        return await aimages_from_calls(
+        images = await aimages_from_calls(
             response.image_outputs, strict=strict, **{**self._download_options(), **options}
         )
+        return with_provenance(response, images)
 
     async def save_images(
         self,
@@ -335,12 +360,17 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         *,
         strict: bool = False,
         overwrite: bool = False,
+        metadata: bool = True,
+        sidecar: bool = False,
         **options: Unpack[DownloadOptions],
     ) -> list[Path]:
         """Save every image of `response` to `destination` (a directory, created when
-        missing, or a file name: see `images.save_all`), downloading URL results."""
+        missing, or a file name: see `images.save_all`) with its provenance embedded,
+        downloading URL results."""
         images = await self.images(response, strict=strict, **options)
-        return save_all(images, destination, overwrite=overwrite)
+        return save_all(
+            images, destination, overwrite=overwrite, metadata=metadata, sidecar=sidecar
+        )
 
 
 class AsyncImageStream(BaseStream[AsyncImageClient]):
@@ -389,10 +419,15 @@ class AsyncImageStream(BaseStream[AsyncImageClient]):
                         yield update
                     if pipeline.done:
                         break
+                    self._client._check_deadline(self._started, self._answer)
                 for update in pipeline.end():
                     yield update
-            except httpx.TransportError as exc:
-                error = error_from_transport(exc, self._client.base_url)
+            except (httpx.TransportError, APITimeoutError) as exc:
+                error = (
+                    exc
+                    if isinstance(exc, APITimeoutError)
+                    else error_from_transport(exc, self._client._shown_base_url)
+                )
                 if not self._may_replay(pipeline, replays):
                     raise self._failed(pipeline.broken(error.message)) from exc
             except StreamError as exc:
@@ -400,19 +435,18 @@ class AsyncImageStream(BaseStream[AsyncImageClient]):
             finally:
                 await self._close_answer()
             if pipeline.finished or not self._may_replay(pipeline, replays):
-                try:
-                    self._final = pipeline.finish()
-                except StreamError as exc:
-                    raise self._failed(exc) from None
+                self._finished(pipeline)
                 return
             replays += 1  # the caller opted in: start the generation again
 
     async def _open(self) -> ResponseStream:
-        if self._route is None or self._body is None:
-            self._route, self._body = await self._plan()
-        request = self._client._post_request(self._route, self._body)
-        answer = await self._client._send(request, lambda answer: answer, stream=True)
-        return self._new_pipeline(self._route, answer)
+        if self._planned is None:
+            self._planned = await self._plan()
+        planned = self._planned
+        self._started = self._client._now()
+        request = self._client._post_request(planned.route, planned.body)
+        answer = await self._client._send(request, lambda answer, _: answer, stream=True)
+        return self._new_pipeline(planned.route, answer)
 
     def _answer_bytes(self) -> AsyncIterator[bytes]:
         assert self._answer is not None

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
-from openrouter_imagegen._exceptions import APIError, NotFoundError, StreamError
-from openrouter_imagegen.client._base import BaseClient, BaseStream
+from openrouter_imagegen._exceptions import APIError, APITimeoutError, NotFoundError, StreamError
+from openrouter_imagegen.client._base import BaseClient, BaseStream, Planned, plan_of
 from openrouter_imagegen.client._catalogue import (
     CostEstimate,
     RouteChoice,
@@ -38,7 +38,6 @@ from openrouter_imagegen.images import save_all
 from openrouter_imagegen.models.chat_models import ChatModel, ChatModelsList
 from openrouter_imagegen.models.images import ImageModel, ImageModelEndpoints, ImageModelsList
 from openrouter_imagegen.models.operations import OutputImageGenerationCall, Response
-from openrouter_imagegen.models.routes import Route
 from openrouter_imagegen.stream import ResponseStream, StreamUpdate
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ class ImageClient(BaseClient[httpx.Client]):
     def _send(
         self,
         request: httpx.Request,
-        handle: Callable[[httpx.Response], _T],
+        handle: Callable[[httpx.Response, bytes], _T],
         *,
         stream: bool = False,
         generation: bool = True,
@@ -106,18 +105,19 @@ class ImageClient(BaseClient[httpx.Client]):
             time.sleep(delay)
 
     def _attempt(
-        self, request: httpx.Request, handle: Callable[[httpx.Response], _T], stream: bool
+        self, request: httpx.Request, handle: Callable[[httpx.Response, bytes], _T], stream: bool
     ) -> _T:
+        started = self._now()
         try:
             answer = self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise error_from_transport(exc, str(request.url)) from exc
         try:
-            if answer.status_code >= 400 or not stream:
-                answer.read()
             if answer.status_code >= 400:
+                answer.read()
                 raise error_from_response(answer)
-            return handle(answer)
+            content = b"" if stream else self._body(answer, started)
+            return handle(answer, content)
         except httpx.TransportError as exc:
             answer.close()
             generation_id = answer.headers.get("x-generation-id")
@@ -126,10 +126,18 @@ class ImageClient(BaseClient[httpx.Client]):
             answer.close()
             raise
 
+    def _body(self, answer: httpx.Response, started: float) -> bytes:
+        """The whole body, read within `total_timeout` of the request's start."""
+        chunks = []
+        for chunk in answer.iter_bytes():
+            chunks.append(chunk)
+            self._check_deadline(started, answer)
+        return b"".join(chunks)
+
     def _get(self, path: str, parse: Callable[[bytes], _T], **params: str) -> _T:
         """GET a catalogue resource (retried freely: reading one pays for nothing)."""
         request = self._get_request(path, params or None)
-        return self._send(request, lambda answer: parse(answer.content), generation=False)
+        return self._send(request, lambda _, content: parse(content), generation=False)
 
     # -- the catalogues ----------------------------------------------------------
 
@@ -137,7 +145,9 @@ class ImageClient(BaseClient[httpx.Client]):
         """The Image API's models (`GET /images/models`), cached for `catalogue_ttl`."""
         models = self._image_catalogue()
         if models is None:
-            raise NotFoundError(f"{self.base_url} has no image model catalogue", status_code=404)
+            raise NotFoundError(
+                f"{self._shown_base_url} has no image model catalogue", status_code=404
+            )
         return models
 
     def _image_catalogue(self) -> list[ImageModel] | None:
@@ -208,7 +218,7 @@ class ImageClient(BaseClient[httpx.Client]):
         options: GenerationOptions,
         check: bool,
         **request: Any,
-    ) -> tuple[Route, dict[str, Any]]:
+    ) -> Planned:
         """The route and body of a generation, checked against the catalogue first."""
         choice = self._choose(model, endpoint)
         if check and choice.route == "images":
@@ -218,7 +228,7 @@ class ImageClient(BaseClient[httpx.Client]):
             choice.route, prompt, model=model, options=options,
             modalities=choice.modalities, **request,
         )  # fmt: skip
-        return choice.route, body
+        return plan_of(choice.route, body, prompt, model, options)
 
     # -- generation --------------------------------------------------------------
 
@@ -229,6 +239,7 @@ class ImageClient(BaseClient[httpx.Client]):
         model: str,
         endpoint: Endpoint = "auto",
         check_parameters: bool = True,
+        allow_no_image: bool = False,
         **options: Unpack[GenerationOptions],
     ) -> Response:
         """Generate images from `prompt`; returns the whole `Response`.
@@ -240,10 +251,14 @@ class ImageClient(BaseClient[httpx.Client]):
         `OutputImageGenerationCall`s. On the Image API, an option the model
         does not accept raises `UnsupportedParameterError` before anything is
         sent, unless `check_parameters=False`. See `GenerationOptions`.
+
+        A generation that completes without any image raises `NoImageError`
+        (`GenerationRefusedError` for a refusal or a content filter), unless
+        `allow_no_image=True`.
         """
         check_options(options)
-        route, body = self._plan(prompt, model, endpoint, options, check_parameters)
-        return self._post(route, body)
+        planned = self._plan(prompt, model, endpoint, options, check_parameters)
+        return self._completed(self._post(planned), planned, allow_no_image)
 
     def edit(
         self,
@@ -254,6 +269,7 @@ class ImageClient(BaseClient[httpx.Client]):
         images: Sequence[ImageInput] = (),
         endpoint: Endpoint = "auto",
         check_parameters: bool = True,
+        allow_no_image: bool = False,
         use_previous_response_id: bool = False,
         **options: Unpack[GenerationOptions],
     ) -> Response:
@@ -261,15 +277,17 @@ class ImageClient(BaseClient[httpx.Client]):
         the Responses API), and/or edit input `images` (paths, bytes or URLs),
         following `prompt`. On the Image API both go as `input_references`."""
         check_options(options)
-        route, body = self._plan(
+        planned = self._plan(
             prompt, model, endpoint, options, check_parameters,
             previous=previous, images=images, use_previous_response_id=use_previous_response_id,
         )  # fmt: skip
-        return self._post(route, body)
+        return self._completed(self._post(planned), planned, allow_no_image)
 
-    def _post(self, route: Route, body: dict[str, Any]) -> Response:
-        request = self._post_request(route, body)
-        return self._send(request, lambda answer: self._parse(route, answer))
+    def _post(self, planned: Planned) -> Response:
+        request = self._post_request(planned.route, planned.body)
+        return self._send(
+            request, lambda answer, content: self._parse(planned.route, answer, content)
+        )
 
     def stream(
         self,
@@ -281,6 +299,7 @@ class ImageClient(BaseClient[httpx.Client]):
         previous: Previous | None = None,
         images: Sequence[ImageInput] = (),
         check_parameters: bool = True,
+        allow_no_image: bool = False,
         replay_on_failure: bool = False,
         **options: Unpack[GenerationOptions],
     ) -> ImageStream:
@@ -299,16 +318,20 @@ class ImageClient(BaseClient[httpx.Client]):
         the stream then gives just the final result. A stream that breaks
         raises `StreamError` with everything received; `replay_on_failure=True`
         starts the request again instead, which may bill the generation twice.
+        A stream that completes without any image raises `NoImageError`, as
+        `generate` does, unless `allow_no_image=True`.
         """
         check_options(options)
 
-        def plan() -> tuple[Route, dict[str, Any]]:
+        def plan() -> Planned:
             return self._plan(
                 prompt, model, endpoint, options, check_parameters, stream=True,
                 partial_images=partial_images, previous=previous, images=images,
             )  # fmt: skip
 
-        return ImageStream(self, plan, replay_on_failure)
+        return ImageStream(
+            self, plan, replay_on_failure=replay_on_failure, allow_no_image=allow_no_image
+        )
 
     # -- images --------------------------------------------------------------------
 
@@ -323,12 +346,14 @@ class ImageClient(BaseClient[httpx.Client]):
     def images(
         self, response: Response, *, strict: bool = False, **options: Unpack[DownloadOptions]
     ) -> list[GeneratedImage]:
-        """Every image of `response`, downloading URL results through this client."""
-        from openrouter_imagegen.images import images_from_calls
+        """Every image of `response` (each knowing its provenance), downloading URL
+        results through this client."""
+        from openrouter_imagegen.images import images_from_calls, with_provenance
 
-        return images_from_calls(
+        images = images_from_calls(
             response.image_outputs, strict=strict, **{**self._download_options(), **options}
         )
+        return with_provenance(response, images)
 
     def save_images(
         self,
@@ -337,12 +362,17 @@ class ImageClient(BaseClient[httpx.Client]):
         *,
         strict: bool = False,
         overwrite: bool = False,
+        metadata: bool = True,
+        sidecar: bool = False,
         **options: Unpack[DownloadOptions],
     ) -> list[Path]:
         """Save every image of `response` to `destination` (a directory, created when
-        missing, or a file name: see `images.save_all`), downloading URL results."""
+        missing, or a file name: see `images.save_all`) with its provenance embedded,
+        downloading URL results."""
         images = self.images(response, strict=strict, **options)
-        return save_all(images, destination, overwrite=overwrite)
+        return save_all(
+            images, destination, overwrite=overwrite, metadata=metadata, sidecar=sidecar
+        )
 
 
 class ImageStream(BaseStream[ImageClient]):
@@ -391,10 +421,15 @@ class ImageStream(BaseStream[ImageClient]):
                         yield update
                     if pipeline.done:
                         break
+                    self._client._check_deadline(self._started, self._answer)
                 for update in pipeline.end():
                     yield update
-            except httpx.TransportError as exc:
-                error = error_from_transport(exc, self._client.base_url)
+            except (httpx.TransportError, APITimeoutError) as exc:
+                error = (
+                    exc
+                    if isinstance(exc, APITimeoutError)
+                    else error_from_transport(exc, self._client._shown_base_url)
+                )
                 if not self._may_replay(pipeline, replays):
                     raise self._failed(pipeline.broken(error.message)) from exc
             except StreamError as exc:
@@ -402,19 +437,18 @@ class ImageStream(BaseStream[ImageClient]):
             finally:
                 self._close_answer()
             if pipeline.finished or not self._may_replay(pipeline, replays):
-                try:
-                    self._final = pipeline.finish()
-                except StreamError as exc:
-                    raise self._failed(exc) from None
+                self._finished(pipeline)
                 return
             replays += 1  # the caller opted in: start the generation again
 
     def _open(self) -> ResponseStream:
-        if self._route is None or self._body is None:
-            self._route, self._body = self._plan()
-        request = self._client._post_request(self._route, self._body)
-        answer = self._client._send(request, lambda answer: answer, stream=True)
-        return self._new_pipeline(self._route, answer)
+        if self._planned is None:
+            self._planned = self._plan()
+        planned = self._planned
+        self._started = self._client._now()
+        request = self._client._post_request(planned.route, planned.body)
+        answer = self._client._send(request, lambda answer, _: answer, stream=True)
+        return self._new_pipeline(planned.route, answer)
 
     def _answer_bytes(self) -> Iterator[bytes]:
         assert self._answer is not None

@@ -75,6 +75,8 @@ def decode_body(raw: bytes) -> dict[str, Any]:
         body = msgspec.json.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise RequestRefused(400, f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:  # msgspec's own depth limit: no request nests that deep
+        raise RequestRefused(400, "the request body nests too deeply") from None
     if not isinstance(body, dict):
         raise RequestRefused(400, "the request body must be a JSON object")
     return body

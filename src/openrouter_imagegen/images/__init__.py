@@ -18,7 +18,7 @@ from openrouter_imagegen._exceptions import (
 )
 from openrouter_imagegen._public import publish
 from openrouter_imagegen.images._decode import b64decode_lenient, parse_data_url
-from openrouter_imagegen.images._fetch import afetch_image_bytes, fetch_image_bytes
+from openrouter_imagegen.images._fetch import afetch_image_bytes, display_url, fetch_image_bytes
 from openrouter_imagegen.images._files import safe_filename, write_atomic
 from openrouter_imagegen.images._image import (
     DownloadOptions,
@@ -31,12 +31,21 @@ from openrouter_imagegen.images._image import (
     images_from_calls,
     save_images,
 )
+from openrouter_imagegen.images._metadata import (
+    ImageMetadata,
+    content_credentials,
+    embed_metadata,
+    read_metadata,
+    sidecar_path,
+    with_provenance,
+)
 from openrouter_imagegen.images._save import is_directory_destination, save_all
 from openrouter_imagegen.images._sniff import dimensions, sniff_media_type, svg_has_active_content
 
 __all__ = [
     "DownloadOptions",
     "GeneratedImage",
+    "ImageMetadata",
     "ImageDecodeError",
     "ImageDownloadError",
     "ImageError",
@@ -52,18 +61,24 @@ __all__ = [
     "aimage_from_call",
     "aimages_from_calls",
     "b64decode_lenient",
+    "content_credentials",
     "decode_result",
     "dimensions",
+    "display_url",
+    "embed_metadata",
     "fetch_image_bytes",
     "image_from_call",
     "images_from_calls",
     "is_directory_destination",
     "parse_data_url",
+    "read_metadata",
     "safe_filename",
     "save_all",
     "save_images",
+    "sidecar_path",
     "sniff_media_type",
     "svg_has_active_content",
+    "with_provenance",
     "write_atomic",
 ]
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 import pybase64
 
 from openrouter_imagegen._exceptions import (
+    ImageDecodeError,
     ImageError,
     ImageIsRemoteError,
     ImageSaveError,
@@ -24,8 +25,8 @@ from openrouter_imagegen._exceptions import (
 )
 from openrouter_imagegen.images._decode import Source, b64decode_lenient, classify, parse_data_url
 from openrouter_imagegen.images._fetch import afetch_image_bytes, display_url, fetch_image_bytes
-from openrouter_imagegen.images._files import safe_filename, write_atomic
-from openrouter_imagegen.images._save import save_all, saving_error
+from openrouter_imagegen.images._files import safe_filename
+from openrouter_imagegen.images._save import save_all
 from openrouter_imagegen.images._sniff import (
     EXTENSIONS,
     describe_head,
@@ -37,6 +38,8 @@ from openrouter_imagegen.images._sniff import (
 if TYPE_CHECKING:
     import httpx
     from PIL import Image
+
+    from openrouter_imagegen.images._metadata import ImageMetadata
 
 __all__ = [
     "DownloadOptions",
@@ -78,6 +81,7 @@ class GeneratedImage:
         "declared_media_type",
         "height",
         "media_type",
+        "provenance",
         "source",
         "url",
         "width",
@@ -105,6 +109,8 @@ class GeneratedImage:
         self.source: Source = source
         self.call_id = call_id
         self.url = url
+        # Where it came from (set from its response): what `save()` embeds.
+        self.provenance: ImageMetadata | None = None
         size = dimensions(data, media_type)
         self.width: int | None = size[0] if size else None
         self.height: int | None = size[1] if size else None
@@ -144,18 +150,32 @@ class GeneratedImage:
         stem = self.call_id or "image_" + hashlib.sha256(self.data).hexdigest()[:16]
         return safe_filename(stem, self.extension)
 
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        *,
+        overwrite: bool = False,
+        metadata: ImageMetadata | bool = True,
+        sidecar: bool = False,
+    ) -> Path:
         """Write the image atomically and return where.
 
         An existing directory gets `<safe call id>.<extension>`; any other
         path is the file to write, used as given. A symbolic link at `path`
-        is refused (a link planted at a predictable name must not redirect the
-        write); to save into a linked directory, use `save_all` or `save_images`. Refuses to replace an
-        existing file (`ImageExistsError`, a `FileExistsError`) unless
-        `overwrite=True`; other failures raise `ImageSaveError` (an `OSError`).
+        is refused (a link planted at a predictable name must not redirect
+        the write); to save into a linked directory, use `save_all`. Refuses
+        to replace an existing file (`ImageExistsError`, a `FileExistsError`)
+        unless `overwrite=True`; other failures raise `ImageSaveError` (an
+        `OSError`).
+
+        The image's `provenance` (or the `ImageMetadata` given) is embedded
+        without re-encoding: PNG iTXt and XMP, JPEG and WebP XMP. An image
+        that cannot hold it, or carries C2PA content credentials, is written
+        unchanged with the metadata in a sidecar `<file name>.json`
+        (`sidecar=True`: always). `metadata=False` writes the bytes alone.
         """
-        # The caller's own directory may be a link (resolved here, once); the file
-        # name this library adds is never followed (see `write_atomic`).
+        from openrouter_imagegen.images._save import write_image
+
         target = Path(path)
         if target.is_symlink():  # planted where a file will go: neither followed nor replaced
             raise ImageSaveError(
@@ -165,24 +185,48 @@ class GeneratedImage:
             )
         if target.is_dir():
             target = target / self.filename()
+        # The caller's own directory may be a link (resolved here, once); the file
+        # name this library adds is never followed (see `write_atomic`).
         target = target.parent.resolve() / target.name
-        try:
-            return write_atomic(target, self.data, overwrite=overwrite)
-        except OSError as exc:
-            raise saving_error(exc, target) from exc
+        chosen = self.provenance if metadata is True else metadata or None
+        return write_image(self, target, overwrite=overwrite, metadata=chosen, sidecar=sidecar)
 
-    def to_pil(self) -> Image.Image:
+    def to_pil(self, *, max_pixels: int | None = None) -> Image.Image:
         """The image as a loaded Pillow image (the `pil` extra).
 
-        Pillow's decompression-bomb guard stays on: an image over
-        `PIL.Image.MAX_IMAGE_PIXELS` raises its `DecompressionBombError`.
+        An image of more than `max_pixels` pixels (by default Pillow's own
+        `PIL.Image.MAX_IMAGE_PIXELS`) is refused with `ImageDecodeError` before
+        a pixel is decoded, by the size its header declares; bytes Pillow
+        cannot read raise `ImageDecodeError` too. Pillow's own
+        decompression-bomb guard stays on as well.
         """
         try:
             from PIL import Image
         except ImportError as exc:
             raise MissingDependencyError("GeneratedImage.to_pil()", "pil", "Pillow") from exc
-        image = Image.open(io.BytesIO(self.data))
-        image.load()
+        limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+
+        def refuse_over_limit(width: int, height: int) -> None:
+            if limit is not None and width * height > limit:
+                raise ImageDecodeError(
+                    f"the image of call {self.call_id!r} is {width} x {height} = "
+                    f"{width * height:,} pixels, more than max_pixels={limit:,}; "
+                    "pass a larger max_pixels to load it"
+                )
+
+        if self.width is not None and self.height is not None:
+            refuse_over_limit(self.width, self.height)
+        try:
+            image = Image.open(io.BytesIO(self.data))  # lazy: reads the header only
+            refuse_over_limit(*image.size)
+            image.load()
+        except ImageError:
+            raise
+        except Exception as exc:  # Pillow's plugins raise nearly any built-in exception
+            what = f"the {self.media_type} image of call {self.call_id!r}"
+            raise ImageDecodeError(
+                f"Pillow cannot read {what}: {str(exc) or type(exc).__name__}"
+            ) from exc
         return image
 
     def base64(self) -> str:
@@ -272,6 +316,7 @@ def decode_result(
     media_type: str | None = None,
     fetch: bool = False,
     allow_http: bool = False,
+    allow_private_hosts: bool = False,
     max_bytes: int = 50_000_000,
     timeout: float = 30.0,
     http_client: httpx.Client | None = None,
@@ -279,9 +324,11 @@ def decode_result(
     """A result string (bare base64, a data URL, or a URL) as a `GeneratedImage`.
 
     `media_type` is what the route declared for bare base64 (checked against
-    the bytes). A URL is downloaded only with `fetch=True` (https only unless
-    `allow_http`, at most `max_bytes`, within `timeout` seconds, through
-    `http_client` when given); otherwise it raises `ImageIsRemoteError`.
+    the bytes). A URL is downloaded only with `fetch=True`, otherwise it raises
+    `ImageIsRemoteError`: https only unless `allow_http`, from public addresses
+    only unless `allow_private_hosts` (for your own local server), at most
+    `max_bytes`, all within `timeout` seconds, through `http_client`'s
+    transport when given (never with its headers or credentials).
     """
     inline_or_url = _inline_or_url(result, call_id, status, fetch, media_type)
     if isinstance(inline_or_url, GeneratedImage):
@@ -289,6 +336,7 @@ def decode_result(
     data, content_type = fetch_image_bytes(
         inline_or_url,
         allow_http=allow_http,
+        allow_private_hosts=allow_private_hosts,
         max_bytes=max_bytes,
         timeout=timeout,
         http_client=http_client,
@@ -304,6 +352,7 @@ async def adecode_result(
     media_type: str | None = None,
     fetch: bool = False,
     allow_http: bool = False,
+    allow_private_hosts: bool = False,
     max_bytes: int = 50_000_000,
     timeout: float = 30.0,
     http_client: httpx.AsyncClient | None = None,
@@ -315,6 +364,7 @@ async def adecode_result(
     data, content_type = await afetch_image_bytes(
         inline_or_url,
         allow_http=allow_http,
+        allow_private_hosts=allow_private_hosts,
         max_bytes=max_bytes,
         timeout=timeout,
         http_client=http_client,
@@ -327,6 +377,7 @@ class DownloadOptions(TypedDict, total=False):
 
     fetch: bool
     allow_http: bool
+    allow_private_hosts: bool
     max_bytes: int
     timeout: float
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from openrouter_imagegen._exceptions import (
     ContentCredentialsError,
@@ -41,7 +41,13 @@ from openrouter_imagegen._exceptions import (
 from openrouter_imagegen.images._files import write_atomic
 from openrouter_imagegen.images._sniff import describe_head, sniff_media_type
 
+if TYPE_CHECKING:
+    from openrouter_imagegen.images._image import GeneratedImage
+    from openrouter_imagegen.models.operations import Response
+
 __all__ = [
+    "provenance",
+    "with_provenance",
     "METADATA_MEDIA_TYPES",
     "SCHEMA",
     "XMP_NAMESPACE",
@@ -246,6 +252,50 @@ def content_credentials(data: bytes, media_type: str) -> bool:
     a `C2PA` chunk. Raises `MetadataError` for other media types and malformed images.
     """
     return _handler(media_type).credentials(data)
+
+
+def provenance(response: Response, call: Any = None) -> ImageMetadata | None:
+    """Where an image of `response` came from, as its metadata; None when not known.
+
+    The client's record of the request (`Response.generation_request`) gives
+    the prompt, model, route, parameters and seed; a response parsed from
+    elsewhere still has its model and, on the Responses API, each call's
+    `prompt`. The generation id and the cost come from the response.
+    """
+    request = response.generation_request or {}
+    prompt = request.get("prompt") or getattr(call, "prompt", None)
+    model = request.get("model") or response.model
+    if not isinstance(prompt, str) or not isinstance(model, str):
+        return None
+    options = dict(request.get("options") or {})
+    seed = options.pop("seed", None)
+    cost = response.usage.cost if response.usage is not None else None
+    created = response.created_at
+    try:
+        return ImageMetadata(
+            prompt=prompt,
+            model=model,
+            route=str(request.get("route") or "responses"),
+            parameters=options,
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            generation_id=response.generation_id,
+            cost_usd=float(cost) if isinstance(cost, int | float) else None,
+            created=_iso(created) if isinstance(created, int | float) else _now(),
+        )
+    except ValidationError:  # options that are no JSON: not worth losing the image over
+        return None
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def with_provenance(response: Response, images: list[GeneratedImage]) -> list[GeneratedImage]:
+    """`images` of `response`, each given its `provenance` (by its call's id)."""
+    calls = {item.id: item for item in response.image_outputs}
+    for image in images:
+        image.provenance = provenance(response, calls.get(image.call_id))
+    return images
 
 
 def sidecar_path(image_path: str | Path) -> Path:

@@ -12,17 +12,32 @@ from __future__ import annotations
 
 import errno
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from openrouter_imagegen._exceptions import ImageExistsError, ImageSaveError
+from openrouter_imagegen._exceptions import (
+    ContentCredentialsWarning,
+    ImageExistsError,
+    ImageSaveError,
+    MetadataError,
+)
+from openrouter_imagegen.images._files import write_atomic
+from openrouter_imagegen.images._metadata import (
+    METADATA_MEDIA_TYPES,
+    ImageMetadata,
+    content_credentials,
+    embed_metadata,
+    sidecar_path,
+    write_sidecar,
+)
 from openrouter_imagegen.images._sniff import EXTENSIONS
 
 if TYPE_CHECKING:
     from openrouter_imagegen.images._image import GeneratedImage
 
-__all__ = ["is_directory_destination", "save_all", "saving_error"]
+__all__ = ["is_directory_destination", "save_all", "saving_error", "write_image"]
 
 _IMAGE_SUFFIXES = frozenset({f".{ext}" for ext in EXTENSIONS.values()} | {".jpeg", ".tif"})
 
@@ -79,10 +94,17 @@ def targets(destination: str | Path, images: Sequence[GeneratedImage]) -> list[P
 
 
 def save_all(
-    images: Sequence[GeneratedImage], destination: str | Path, *, overwrite: bool = False
+    images: Sequence[GeneratedImage],
+    destination: str | Path,
+    *,
+    overwrite: bool = False,
+    metadata: bool = True,
+    sidecar: bool = False,
 ) -> list[Path]:
     """Save `images` to `destination` (a directory or a file name; see the module's rule).
 
+    Each image's provenance is embedded (`metadata=False`: nothing is), or
+    written to a sidecar where it cannot be; see `GeneratedImage.save`.
     Raises `ImageExistsError` for an existing file unless `overwrite`, and
     `ImageSaveError` for anything else the file system refused.
     """
@@ -90,5 +112,48 @@ def save_all(
     for directory in dict.fromkeys(path.parent for path in paths):
         _prepare_directory(directory)
     return [
-        image.save(path, overwrite=overwrite) for image, path in zip(images, paths, strict=True)
+        image.save(path, overwrite=overwrite, metadata=metadata, sidecar=sidecar)
+        for image, path in zip(images, paths, strict=True)
     ]
+
+
+def write_image(
+    image: GeneratedImage,
+    target: Path,
+    *,
+    overwrite: bool,
+    metadata: ImageMetadata | None,
+    sidecar: bool,
+) -> Path:
+    """Write `image` to `target` with `metadata` embedded, its pixels untouched.
+
+    An image whose format holds no metadata, or that carries C2PA content
+    credentials (which any change would break), is written as it is, and the
+    metadata goes to the sidecar `<file name>.json`; `sidecar=True` writes
+    that file in every case.
+    """
+    data = image.data
+    needs_sidecar = sidecar and metadata is not None
+    if metadata is not None:
+        if image.media_type not in METADATA_MEDIA_TYPES:
+            needs_sidecar = True
+        elif content_credentials(data, image.media_type):
+            warnings.warn(
+                f"{target.name} carries C2PA content credentials: left as it is, "
+                f"its provenance written to {sidecar_path(target).name}",
+                ContentCredentialsWarning,
+                stacklevel=4,
+            )
+            needs_sidecar = True
+        else:
+            try:
+                data = embed_metadata(data, image.media_type, metadata)
+            except MetadataError:  # too large for the format, or a header it cannot walk
+                needs_sidecar = True
+    try:
+        path = write_atomic(target, data, overwrite=overwrite)
+        if needs_sidecar and metadata is not None:
+            write_sidecar(path, metadata, overwrite=overwrite)
+    except OSError as exc:
+        raise saving_error(exc, target) from exc
+    return path

@@ -510,8 +510,8 @@ def response_from_image_generation(
     The response's `id` and `generation_id` are the generation id (None when
     unknown).
     """
-    if isinstance(body, dict):
-        body = ImageGenerationResponse.from_dict(body)
+    if not isinstance(body, ImageGenerationResponse):
+        body = ImageGenerationResponse.from_dict(body)  # a non-object: ValidationError
     generation_id = generation_id or None
     stem = generation_id or _id_stem(body)
     calls: list[Output] = [

@@ -395,6 +395,17 @@ class Response(WireModel, kw_only=True):
         self.__dict__["_generation_id"] = value
 
     @property
+    def generation_request(self) -> dict[str, Any] | None:
+        """What the client asked for: `prompt`, `model`, `route` and `options` (JSON
+        values). Set by the clients, kept in the images' provenance; not wire JSON."""
+        value = self.__dict__.get("_generation_request")
+        return value if isinstance(value, dict) else None
+
+    @generation_request.setter
+    def generation_request(self, value: dict[str, Any] | None) -> None:
+        self.__dict__["_generation_request"] = value
+
+    @property
     def finish_reason(self) -> str | None:
         """Why the generation stopped: chat's `finish_reason` ("stop", "content_filter",
         ...) for a chat completion, else `incomplete_details.reason`. Not wire JSON."""
@@ -459,11 +470,15 @@ class Response(WireModel, kw_only=True):
         """The image of every item in `image_outputs`, in order; items without one
         are skipped with a warning (`strict=True` raises at the first instead).
 
-        See `openrouter_imagegen.images.decode_result` for the download options.
+        Each image knows where it came from (`GeneratedImage.provenance`), which
+        `save()` embeds. See `openrouter_imagegen.images.decode_result` for the
+        download options.
         """
-        from openrouter_imagegen.images import images_from_calls
+        from openrouter_imagegen.images import images_from_calls, with_provenance
 
-        return images_from_calls(self.image_outputs, strict=strict, **options)
+        return with_provenance(
+            self, images_from_calls(self.image_outputs, strict=strict, **options)
+        )
 
     def save_images(
         self,
@@ -471,13 +486,19 @@ class Response(WireModel, kw_only=True):
         *,
         strict: bool = False,
         overwrite: bool = False,
+        metadata: bool = True,
+        sidecar: bool = False,
         **options: Unpack[DownloadOptions],
     ) -> list[Path]:
         """Save every image to `destination`, a directory (created when missing) or
-        a file name; see `openrouter_imagegen.images.save_all` for the rule."""
-        from openrouter_imagegen.images import save_images
+        a file name, with its provenance embedded; see
+        `openrouter_imagegen.images.save_all` for the rule and the options."""
+        from openrouter_imagegen.images import save_all
 
-        return save_images(self, destination, strict=strict, overwrite=overwrite, **options)
+        images = self.images(strict=strict, **options)
+        return save_all(
+            images, destination, overwrite=overwrite, metadata=metadata, sidecar=sidecar
+        )
 
 
 def parse_response(data: bytes | bytearray | memoryview | str, *, strict: bool = False) -> Response:
