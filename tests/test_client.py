@@ -709,10 +709,10 @@ def test_a_plain_body_cut_short_is_a_connection_error_not_retried(
 def test_total_timeout_bounds_a_whole_request(client_for: ClientFactory, server: str) -> None:
     # The emulator's `slow` fault holds the answer a second: past a 0.2 s deadline.
     with client_for(server, "slow", total_timeout=0.2) as client:
-        with pytest.raises(APITimeoutError, match="total_timeout=0.2"):
+        with pytest.raises(APITimeoutError, match=r"total_timeout=0\.2"):
             client.generate("slow", model=MODEL, endpoint="responses", size="32x32")
         with client.stream("slow", model=MODEL, endpoint="responses", size="32x32") as stream:
-            with pytest.raises(StreamError, match="total_timeout=0.2"):
+            with pytest.raises(StreamError, match=r"total_timeout=0\.2"):
                 stream.final_response()
     with client_for(server, "slow", total_timeout=30) as client:
         assert client.generate("slow", model=MODEL, endpoint="responses", size="32x32").images()
