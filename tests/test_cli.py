@@ -215,15 +215,12 @@ def test_extract_json_jsonl_and_sse(saved_files: dict[str, Path], tmp_path: Path
 
 
 def test_extract_reports_unreadable_files(saved_files: dict[str, Path], tmp_path: Path) -> None:
-    result = cli(
-        "extract",
-        str(saved_files["garbage"]),
-        str(tmp_path / "missing.json"),
-        "-o",
-        str(tmp_path / "o"),
-    )
-    assert result.returncode == 1
+    result = cli("extract", str(saved_files["garbage"]), "-o", str(tmp_path / "o"))
+    assert result.returncode == 1  # read, and found to hold nothing
     assert "error" in result.stderr
+    missing = cli("extract", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o"))
+    assert missing.returncode == 2  # a usage error, as in every command
+    assert "does not exist" in missing.stderr
 
 
 def test_inspect_table_and_json(saved_files: dict[str, Path]) -> None:

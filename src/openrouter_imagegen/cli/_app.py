@@ -49,9 +49,10 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _describe(image: GeneratedImage) -> str:
+def _describe(image: GeneratedImage, path: Path) -> str:
+    """What was saved: the image's format and size, and the file's bytes."""
     size = f"{image.width}x{image.height}" if image.width is not None else "size unknown"
-    return f"{image.media_type}, {size}, {len(image.data):,} bytes"
+    return f"{image.media_type}, {size}, {path.stat().st_size:,} bytes"
 
 
 def _partial_name(image: GeneratedImage, index: int) -> str:
@@ -74,7 +75,7 @@ def _results(response: Response, images: list[GeneratedImage], paths: list[Path]
                 "media_type": image.media_type,
                 "width": image.width,
                 "height": image.height,
-                "bytes": len(image.data),
+                "bytes": path.stat().st_size,  # the file's: the image and its provenance
             }
             for image, path in zip(images, paths, strict=True)
         ],
@@ -89,7 +90,7 @@ def _report(
         click.echo(json.dumps(_results(response, images, paths), indent=2))
         return
     for image, path in zip(images, paths, strict=True):
-        click.echo(f"saved {path} ({_describe(image)})")
+        click.echo(f"saved {path} ({_describe(image, path)})")
 
 
 def _check_destination(output: Path, overwrite: bool) -> None:
@@ -465,7 +466,7 @@ def demo(output: Path) -> None:
     paths = save_all(images, output, overwrite=True)
     console.print(f"generated {len(paths)} image(s) from {prompt!r}; the emulator has stopped")
     for image, path in zip(images, paths, strict=True):
-        click.echo(f"saved {path} ({_describe(image)})")
+        click.echo(f"saved {path} ({_describe(image, path)})")
     console.print(
         "next: export OPENROUTER_API_KEY=sk-or-...  then\n"
         '  openrouter-imagegen generate "a red fox in the snow" -o out/\n'

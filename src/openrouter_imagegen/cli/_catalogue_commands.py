@@ -114,6 +114,7 @@ def models(text: str | None, as_json: bool, **kwargs: Any) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} image model(s)")
@@ -121,7 +122,7 @@ def models(text: str | None, as_json: bool, **kwargs: Any) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         price = f"${row['price_usd']:.4f} / {row['unit']}" if row["price_usd"] else "-"
-        table.add_row(
+        cells = (
             row["id"],
             row["name"] or "-",
             row["route"],
@@ -129,6 +130,7 @@ def models(text: str | None, as_json: bool, **kwargs: Any) -> None:
             ", ".join(row["parameters"]) or "-",
             price,
         )
+        table.add_row(*map(escape, cells))  # what a server sent is text, never markup
     Console(soft_wrap=True).print(table)
 
 

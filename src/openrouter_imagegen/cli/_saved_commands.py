@@ -175,14 +175,15 @@ def _inspect_rows(calls: list[tuple[str, Any]]) -> list[dict[str, Any]]:
 
 def _print_table(file: Path, rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=str(file))
+    table = Table(title=escape(str(file)))
     for column in ("where", "id", "status", "media type", "dimensions", "bytes"):
         table.add_column(column, justify="right" if column == "bytes" else "left")
     for row in rows:
         dims = f"{row['width']}x{row['height']}" if row["width"] is not None else "-"
-        table.add_row(
+        cells = (
             row["where"],
             row["id"],
             row["status"],
@@ -190,6 +191,7 @@ def _print_table(file: Path, rows: list[dict[str, Any]]) -> None:
             dims,
             f"{row['bytes']:,}" if row["bytes"] else "-",
         )
+        table.add_row(*map(escape, cells))  # ids and notes come from files: text, not markup
     Console().print(table)
 
 

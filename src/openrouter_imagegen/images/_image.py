@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -160,8 +161,9 @@ class GeneratedImage:
     ) -> Path:
         """Write the image atomically and return where.
 
-        An existing directory gets `<safe call id>.<extension>`; any other
-        path is the file to write, used as given. A symbolic link at `path`
+        An existing directory, or a path ending with a separator (created if
+        missing), gets `<safe call id>.<extension>`; any other path is the
+        file to write, used as given. A symbolic link at `path`
         is refused (a link planted at a predictable name must not redirect
         the write); to save into a linked directory, use `save_all`. Refuses
         to replace an existing file (`ImageExistsError`, a `FileExistsError`)
@@ -183,7 +185,8 @@ class GeneratedImage:
                 errno=errno.ELOOP,
                 filename=str(target),
             )
-        if target.is_dir():
+        if target.is_dir() or str(path).endswith(("/", os.sep)):
+            target.mkdir(parents=True, exist_ok=True)
             target = target / self.filename()
         # The caller's own directory may be a link (resolved here, once); the file
         # name this library adds is never followed (see `write_atomic`).
