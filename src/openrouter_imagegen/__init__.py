@@ -52,6 +52,7 @@ from openrouter_imagegen._exceptions import (
 from openrouter_imagegen._public import publish
 
 if TYPE_CHECKING:
+    from openrouter_imagegen.cli import compare_models
     from openrouter_imagegen.client import (
         AsyncImageClient,
         AsyncImageStream,
@@ -150,6 +151,7 @@ _LAZY = {
     "ImageMetadata": "openrouter_imagegen.images",
     "read_metadata": "openrouter_imagegen.images",
     "write_gallery": "openrouter_imagegen.gallery",
+    "compare_models": "openrouter_imagegen.cli",
     "adecode_result": "openrouter_imagegen.images",
     "decode_result": "openrouter_imagegen.images",
     "save_all": "openrouter_imagegen.images",
@@ -258,6 +260,7 @@ __all__ = [
     "adecode_result",
     "aiter_events",
     "capture_stream",
+    "compare_models",
     "decode_result",
     "iter_events",
     "parse_event",

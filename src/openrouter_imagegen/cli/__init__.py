@@ -10,8 +10,18 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
-__all__ = ["main"]
+__all__ = ["compare_models", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: `openrouter-imagegen --help` should not pay for the batch engine.
+    if name == "compare_models":
+        from openrouter_imagegen.cli._compare import compare_models
+
+        return compare_models
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _json_error(kind: str, message: str, exit_code: int, **details: object) -> None:
