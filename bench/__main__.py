@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench._batch import scale_suite
 from bench._network import batch_suite, client_suite, emulator_suite
 from bench._parse import growth_suite, images_suite, import_suite, memory_suite, parse_suite
 from bench._stream import stream_suite
@@ -23,6 +24,7 @@ SUITES = {
     "emulator": emulator_suite,
     "client": client_suite,
     "batch": batch_suite,
+    "scale": scale_suite,
 }
 
 

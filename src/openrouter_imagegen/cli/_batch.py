@@ -8,12 +8,15 @@ Three rules keep money and images safe:
   names, cost and generation id are committed (state `writing`); then the
   images are written atomically; then the item is marked `done`. A run
   killed in between finds the files on resume and adopts them: never paid twice.
+  One writer thread does those three steps for every answer waiting, in groups
+  (one transaction per step), so that the event loop only sends and receives.
 - One output directory, one run at a time: an exclusive lock on `DIR/.imagegen.lock`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import fcntl
@@ -24,9 +27,10 @@ import os
 import re
 import sqlite3
 import tempfile
+import threading
 import time
 import unicodedata
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -80,6 +84,7 @@ _RATE_LIMIT_RETRIES = 10  # per item, after the client's own retries gave up
 _TICK_SECONDS = 1.0  # how often progress is reported while nothing finishes
 _KEPT_MESSAGES = 20  # failures and warnings kept for the summary; the index has them all
 _HELD_PER_SLOT = 4  # items read ahead or waiting for a retry, per unit of concurrency
+_GROUP = 32  # answers at most made durable and recorded together by the writer thread
 # Errors that every later item would hit too: the batch stops instead of paying for them.
 _DIRECTORY_ERRNOS = {
     errno.ENOSPC,
@@ -204,6 +209,28 @@ def _parse_line(
     return BatchItem(explicit or inputs, number, prompt, model, options, inputs)
 
 
+class _FirstLines:
+    """The first line and inputs of each key, in a temporary database on disk: the keys of
+    a file of millions of lines are not held in memory."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")  # "": a private file, deleted when closed
+        self.db.execute("CREATE TABLE first (key TEXT PRIMARY KEY, line INTEGER, inputs TEXT)")
+
+    def first(self, key: str, line: int, inputs: str) -> tuple[int, str]:
+        """Where `key` was first seen, recording this `line` when that is here."""
+        found: tuple[int, str] | None = self.db.execute(
+            "SELECT line, inputs FROM first WHERE key = ?", (key,)
+        ).fetchone()
+        if found is not None:
+            return found
+        self.db.execute("INSERT INTO first VALUES (?, ?, ?)", (key, line, inputs))
+        return line, inputs
+
+    def close(self) -> None:
+        self.db.close()
+
+
 def scan_prompts(
     path: Path, default_model: str, default_options: Mapping[str, Any] | None = None
 ) -> Generator[BatchItem, None, None]:
@@ -216,13 +243,13 @@ def scan_prompts(
     `duplicate_of` (the first line with it); when the inputs differ too, the
     item is a conflicting duplicate and gets an `error`.
     """
-    seen: dict[str, tuple[int, str]] = {}
-    with path.open("rb") as file:
+    seen = _FirstLines()
+    with path.open("rb") as file, contextlib.closing(seen):
         for number, raw in enumerate(file, 1):
             if not raw.strip():
                 continue
             item = _parse_line(number, raw, default_model, default_options or {})
-            first = seen.setdefault(item.key, (number, item.inputs))
+            first = seen.first(item.key, number, item.inputs)
             if first[0] == number:
                 yield item
             elif first[1] == item.inputs:
@@ -293,7 +320,8 @@ class Manifest:
         if not path.exists():
             _create_database(path)
         try:
-            self.db = sqlite3.connect(path, isolation_level=None)
+            # The writer thread has a Manifest of its own, made on the loop's thread.
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise ImagegenError(f"cannot open the manifest {path}: {exc}") from exc
         try:
@@ -347,8 +375,7 @@ class Manifest:
             )  # fmt: skip
             return "todo"
         if row["inputs"] != item.inputs:
-            with self.db:
-                self.db.execute("BEGIN")
+            with _transaction(self.db):
                 self.db.execute(
                     "INSERT INTO history (key, replaced_at, prompt, model, options, inputs, "
                     "state, files, cost, generation_id) SELECT key, ?, prompt, model, options, "
@@ -416,6 +443,118 @@ class Manifest:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One transaction, committed at the end or rolled back on an exception.
+
+    IMMEDIATE takes the write lock at once: the loop's connection and the
+    writer thread's both write, and a transaction that read first and then
+    found the other's commit could not be retried.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    with db:
+        yield
+
+
+# -- the writer thread ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Paid:
+    """An answer paid for, to be made durable and recorded."""
+
+    key: str
+    files: list[str]
+    images: list[bytes]
+    usage: Any
+    cost: float | None
+    generation_id: str | None
+
+
+class _Writer:
+    """One thread that writes images and records them, a group of answers at a time.
+
+    For each group: the `writing` rows in one transaction (what was bought
+    and where it goes), then every image written and fsynced, then the
+    `done` rows of those written whole in one transaction. A row therefore
+    says done only once its files are durable, and a `writing` row whose
+    files are all there is adopted on resume.
+
+    Each answer's outcome is appended to `settled`: its key and None, or the
+    exception that failed it (an `OSError` for its files alone, a
+    `sqlite3.Error` for its group); `notify` is called after each group.
+    """
+
+    def __init__(self, directory: Path, manifest: Manifest, notify: Callable[[], None]) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.notify = notify
+        self.settled: collections.deque[tuple[str, Exception | None]] = collections.deque()
+        self.waiting: list[_Paid | None] = []  # None: stop once the rest is done
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name="imagegen-batch-writer")
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def put(self, paid: _Paid) -> None:
+        with self.changed:
+            self.waiting.append(paid)
+            self.changed.notify()
+
+    def close(self) -> None:
+        """Finish every answer put so far, then stop the thread (if it is running)."""
+        if self.thread.is_alive():
+            with self.changed:
+                self.waiting.append(None)
+                self.changed.notify()
+            self.thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: bool(self.waiting))
+                group, self.waiting = self.waiting[:_GROUP], self.waiting[_GROUP:]
+            answers = [paid for paid in group if paid is not None]
+            if answers:
+                self.settled.extend(self._store(answers))
+                self.notify()
+            if len(answers) < len(group):
+                return
+
+    def _store(self, group: Sequence[_Paid]) -> list[tuple[str, Exception | None]]:
+        manifest = self.manifest
+        try:
+            with _transaction(manifest.db):
+                for paid in group:
+                    manifest.writing(
+                        paid.key, paid.files, paid.usage, paid.cost, paid.generation_id
+                    )
+        except Exception as exc:  # sqlite3.Error, or a bug: no answer may go unsettled
+            return [(paid.key, exc) for paid in group]
+        outcomes: list[tuple[str, Exception | None]] = []
+        written = []
+        for paid in group:
+            try:
+                for name, data in zip(paid.files, paid.images, strict=True):
+                    write_atomic(self.directory / name, data, overwrite=True)
+            except Exception as exc:  # that item's failure alone
+                outcomes.append((paid.key, exc))
+            else:
+                written.append(paid)
+        try:
+            with _transaction(manifest.db):
+                for paid in written:
+                    manifest.done(paid.key)
+            for paid in written:
+                for stale in manifest.superseded_files(paid.key, paid.files):
+                    with contextlib.suppress(OSError):  # the item is done: a stray is harmless
+                        (self.directory / stale).unlink()
+        except Exception as exc:
+            return outcomes + [(paid.key, exc) for paid in written]
+        return outcomes + [(paid.key, None) for paid in written]
 
 
 # -- the lock ---------------------------------------------------------------------------------
@@ -565,7 +704,13 @@ class _Engine:
         self.on_progress = on_progress
         self.items = scan_prompts(source, default_model, default_options)
         self.exhausted = False
-        self.running: dict[asyncio.Task[None], float] = {}  # each with its cost estimate
+        self.running: set[asyncio.Task[None]] = set()
+        self.finished: list[asyncio.Task[None]] = []
+        self.in_flight: dict[str, float] = {}  # requests awaiting their answer: cost estimates
+        self.storing: dict[str, tuple[BatchItem, int]] = {}  # answers with the writer: images
+        self.woken = asyncio.Event()  # an answer arrived, a task ended, or the writer wrote
+        self.loop = asyncio.get_running_loop()
+        self.writer = _Writer(directory, Manifest(manifest.path), self._wake_from_the_writer)
         self.retries: list[tuple[float, int, BatchItem]] = []  # heap by due time, then line
         self.requeued: dict[str, int] = {}
         self.highest_cost = 0.0  # the estimate of an item with none of its own
@@ -574,50 +719,79 @@ class _Engine:
 
     async def run(self) -> None:
         try:
+            self.writer.start()
             while True:
                 await self._fill()
-                room = self.report.stopped is None and len(self.running) < self.report.concurrency
                 wait = None
-                if room and self.retries:
+                if self._has_room() and self.retries:
                     wait = max(self.retries[0][0] - time.monotonic(), 0.0)
-                if not self.running:
+                if not self.running and not self.storing:
                     if wait is None or self.report.stopped:
                         break
                     await asyncio.sleep(wait)
                     continue
-                timeout = _TICK_SECONDS if wait is None else min(wait, _TICK_SECONDS)
-                finished, _ = await asyncio.wait(
-                    self.running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(
+                        _TICK_SECONDS if wait is None else min(wait, _TICK_SECONDS)
+                    ):
+                        await self.woken.wait()
+                self.woken.clear()
+                finished, self.finished = self.finished, []
                 for task in finished:
-                    del self.running[task]
                     task.result()  # only a manifest error gets here: it ends the run
+                self._collect()
                 self.on_progress(self.report)
             if self.report.stopped:
                 self._account_for_the_rest()
             if self.over_budget and not self.report.fatal:  # with what the last ones cost
                 self.report.stopped = self._budget_reached()
         finally:
-            for task in self.running:
+            left = list(self.running)
+            for task in left:
                 task.cancel()
-            await asyncio.gather(*self.running, return_exceptions=True)
+            await asyncio.gather(*left, return_exceptions=True)
+            self.writer.close()  # every answer paid for is made durable and recorded
+            self.writer.manifest.close()
             self.items.close()
+            self._collect()
         self.on_progress(self.report)
 
+    def _wake_from_the_writer(self) -> None:
+        self.loop.call_soon_threadsafe(self.woken.set)
+
+    def _has_room(self) -> bool:
+        """Whether another item may start: fewer than the concurrency sent or being written.
+
+        An item's turn lasts until its images are durable: a full disk then stops the
+        batch before it pays for answers it could not keep.
+        """
+        return (
+            self.report.stopped is None
+            and len(self.in_flight) + len(self.storing) < self.report.concurrency
+        )
+
     async def _fill(self) -> None:
-        while self.report.stopped is None and len(self.running) < self.report.concurrency:
+        while self._has_room():
             item = self._next()
             if item is None:
                 return
             estimate = self._estimate(item)
-            in_flight = sum(self.running.values())
+            in_flight = sum(self.in_flight.values())
             if self.budget is not None and self.report.cost + in_flight + estimate > self.budget:
                 self.over_budget = True
                 self.report.stopped = self._budget_reached()
                 return
             await self.limiter.wait()
             self.manifest.start(item.key)
-            self.running[asyncio.create_task(self._attempt(item))] = estimate
+            self.in_flight[item.key] = estimate
+            task = asyncio.create_task(self._attempt(item))
+            self.running.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        self.finished.append(task)
+        self.woken.set()
 
     def _budget_reached(self) -> str:
         return f"budget of ${self.budget or 0:.4f} reached (${self.report.cost:.4f} spent)"
@@ -681,16 +855,20 @@ class _Engine:
             await self._generate(item)
         except sqlite3.Error:
             raise
-        except asyncio.CancelledError:  # interrupted while waiting for the answer
-            with contextlib.suppress(sqlite3.Error):
-                self.manifest.release(item.key)
-            raise
         except Exception as exc:
             self._failed(item, exc)
 
     async def _generate(self, item: BatchItem) -> None:
         assert item.prompt is not None
-        response = await self.client.generate(item.prompt, model=item.model, **item.options)
+        try:
+            response = await self.client.generate(item.prompt, model=item.model, **item.options)
+        except asyncio.CancelledError:  # interrupted while waiting for the answer
+            with contextlib.suppress(sqlite3.Error):
+                self.manifest.release(item.key)
+            raise
+        finally:
+            del self.in_flight[item.key]  # its answer is in: room for another request
+            self.woken.set()
         usage = response.usage
         cost = float(usage.cost) if usage is not None and usage.cost is not None else None
         self.report.cost += cost or 0.0
@@ -701,17 +879,30 @@ class _Engine:
         if not images:
             raise ImagegenError("the response held no image")
         files = [_file_name(item, index, image.extension) for index, image in enumerate(images)]
-        self.manifest.writing(item.key, files, usage_data, cost, response.generation_id)
-        for name, image in zip(files, images, strict=True):
-            write_atomic(self.directory / name, image.data, overwrite=True)
-        self.manifest.done(item.key)
-        for stale in self.manifest.superseded_files(item.key, files):
-            with contextlib.suppress(FileNotFoundError):
-                (self.directory / stale).unlink()
-        self.requeued.pop(item.key, None)
-        self.report.done += 1
-        self.report.images += len(files)
-        self.report.concurrency = min(self.concurrency, self.report.concurrency + 1)
+        # Paid: the writer thread finishes it, also when the run is interrupted now.
+        self.storing[item.key] = (item, len(files))
+        self.writer.put(
+            _Paid(
+                item.key, files, [image.data for image in images], usage_data, cost,
+                response.generation_id,
+            )
+        )  # fmt: skip
+
+    def _collect(self) -> None:
+        """Take in what the writer finished: items done, or failed on their files."""
+        settled = self.writer.settled
+        while settled:
+            key, exc = settled.popleft()
+            item, images = self.storing.pop(key)
+            if isinstance(exc, sqlite3.Error):
+                raise exc
+            if exc is not None:
+                self._failed(item, exc)
+                continue
+            self.requeued.pop(key, None)
+            self.report.done += 1
+            self.report.images += images
+            self.report.concurrency = min(self.concurrency, self.report.concurrency + 1)
 
     def _failed(self, item: BatchItem, exc: Exception) -> None:
         retry_after = getattr(exc, "retry_after", None)

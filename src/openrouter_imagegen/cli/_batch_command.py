@@ -123,10 +123,11 @@ def _print_plan(plan: BatchPlan, estimated: bool) -> None:
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 256),
+    type=click.IntRange(1, 1024),
     default=8,
     show_default=True,
-    help="Requests at once at most; halved on a rate limit, regained one per success.",
+    help="Items at once at most (a request, then its images written); halved on a rate "
+    "limit, regained one per success.",
 )
 @click.option(
     "--rate",
@@ -229,8 +230,17 @@ def batch(
             )
 
     async def run(report: BatchReport) -> None:
+        import httpx
+
+        from openrouter_imagegen.client._pool import ShardedTransport
+
+        # One wide httpx pool spends most of a large batch's time on its own bookkeeping.
+        transport = ShardedTransport(concurrency)
         with make_client(settings) as estimating:
-            async with make_async_client(settings) as client:
+            async with (
+                httpx.AsyncClient(transport=transport, timeout=None) as http,
+                make_async_client({**settings, "http_client": http}) as client,
+            ):
                 await run_batch(
                     prompts, output, client=client, default_model=model,
                     default_options=defaults, concurrency=concurrency, report=report,

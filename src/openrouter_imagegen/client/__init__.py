@@ -36,6 +36,7 @@ from openrouter_imagegen.client._options import (
     ImageInput,
     ProviderPreferences,
 )
+from openrouter_imagegen.client._pool import ShardedTransport
 from openrouter_imagegen.client._requests import generation_body
 from openrouter_imagegen.client._retry import RetryPolicy
 from openrouter_imagegen.client._sync import ImageClient, ImageStream
@@ -69,6 +70,7 @@ __all__ = [
     "RequestTooLargeError",
     "RetryPolicy",
     "ServerError",
+    "ShardedTransport",
     "StreamError",
     "StreamUpdate",
     "UnsupportedModelError",
