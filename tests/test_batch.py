@@ -104,7 +104,7 @@ def _history(directory: Path) -> list[sqlite3.Row]:
 
 
 def _image_files(directory: Path) -> set[str]:
-    others = {"index.jsonl", ".imagegen.lock"}
+    others = {"index.jsonl", ".imagegen.lock", "index.html", ".thumbs"}  # and the gallery
     return {
         p.name
         for p in directory.iterdir()
@@ -359,7 +359,8 @@ def test_duplicates_are_reported_and_never_overwrite_each_other(
     index = _index(out)
     assert [entry["status"] for entry in index] == ["done", "done", "duplicate", "failed"]
     assert set(index[0]) == {
-        "key", "prompt", "model", "files", "status", "cost_usd", "generation_id", "error",
+        "key", "prompt", "model", "options", "files", "status", "cost_usd", "generation_id",
+        "error",
     }  # fmt: skip
     assert index[0]["key"] == index[2]["key"]
     assert index[2]["files"] == [] and index[0]["files"] == json.loads(

@@ -148,16 +148,19 @@ class Instant:
 crash_after = int(sys.argv[3])
 if crash_after:
     written = 0
-    real_write = _batch.write_atomic
+    from openrouter_imagegen.images import GeneratedImage
 
-    def write_then_die(path, data, *, overwrite):
+    real_save = GeneratedImage.save
+
+    def save_then_die(self, path, **options):
         global written
-        real_write(path, data, overwrite=overwrite)
+        saved = real_save(self, path, **options)
         written += 1
         if written == crash_after:
             os._exit(3)  # as a kill would: this file durable, its row not yet marked done
+        return saved
 
-    _batch.write_atomic = write_then_die
+    GeneratedImage.save = save_then_die
 
 report = _batch.BatchReport()
 asyncio.run(

@@ -53,6 +53,35 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The gallery a real `compare_models` run against the emulator wrote."""
+    import asyncio
+    import concurrent.futures
+
+    from openrouter_imagegen import AsyncImageClient, compare_models
+    from openrouter_imagegen.emulator import run
+
+    directory = tmp_path_factory.mktemp("compared") / "foxes"
+    models = [
+        "black-forest-labs/flux-1.1-pro",
+        "bytedance-seed/seedream-4.5",
+        "google/gemini-2.5-flash-image",
+    ]
+
+    async def compare(url: str) -> None:
+        async with AsyncImageClient(base_url=url, api_key="") as client:
+            await compare_models(
+                "a red fox in fresh snow", models, directory, client=client, seeds=[1, 2],
+                size="256x256",
+            )  # fmt: skip
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running here.
+    with run() as url, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, compare(url)).result()
+    return directory / "index.html"
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(
@@ -145,11 +174,31 @@ def test_the_filters_change_what_is_shown(opened: Opened) -> None:
     assert opened.page.locator("section.comparison").is_visible()
 
 
-def test_a_screenshot_is_kept(opened: Opened, tmp_path: Path) -> None:
-    opened.load_every_image()
-    opened.page.evaluate("window.scrollTo(0, 0)")
-    screenshot = tmp_path / "gallery.png"
-    opened.page.screenshot(path=str(screenshot), full_page=True)
+def test_a_comparisons_gallery_shows_every_model_and_seed(browser: Any, compared: Path) -> None:
+    shown = Opened(browser, compared)
+    try:
+        shown.load_every_image()
+        assert shown.page.evaluate(
+            "Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0)"
+        )
+        assert shown.page.locator("section.comparison .card").count() == 6
+        assert [text for kind, text in shown.console if kind in ("error", "warning")] == []
+        assert all(url.startswith("file://") for url in shown.requests), shown.requests
+        shown.tick("model", "bytedance-seed/seedream-4.5", False)
+        assert shown.visible_cards() == 4
+    finally:
+        shown.page.close()
+
+
+def test_a_screenshot_is_kept(browser: Any, compared: Path, tmp_path: Path) -> None:
+    shown = Opened(browser, compared)
+    try:
+        shown.load_every_image()
+        shown.page.evaluate("window.scrollTo(0, 0)")
+        screenshot = tmp_path / "gallery.png"
+        shown.page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        shown.page.close()
     data = screenshot.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert int.from_bytes(data[16:20], "big") == VIEWPORT["width"]

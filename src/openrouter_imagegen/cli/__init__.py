@@ -25,7 +25,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _json_error(kind: str, message: str, exit_code: int, **details: object) -> None:
-    from openrouter_imagegen.cli._app import JSON_ERRORS
+    from openrouter_imagegen.cli._console import JSON_ERRORS
 
     if JSON_ERRORS["enabled"]:
         error = {"type": kind, "message": message, "exit_code": exit_code, **details}
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         sys.exit("openrouter-imagegen needs its cli extra: pip install 'openrouter-imagegen[cli]'")
     from openrouter_imagegen._exceptions import APIError, ImagegenError
-    from openrouter_imagegen.cli._app import JSON_ERRORS, cli
+    from openrouter_imagegen.cli._app import cli
+    from openrouter_imagegen.cli._console import JSON_ERRORS
 
     # Known before parsing, so that a usage error of a --json run is JSON too.
     JSON_ERRORS["enabled"] = "--json" in (sys.argv[1:] if argv is None else argv)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openrouter_imagegen._exceptions import ImagegenError, ImageSaveError
+from openrouter_imagegen.cli._console import JSON_ERRORS, partial_name, stderr
 from openrouter_imagegen.cli._options import (
     DEFAULT_MODEL,
     client_options,
@@ -36,30 +37,13 @@ if TYPE_CHECKING:
     from openrouter_imagegen.images import GeneratedImage
     from openrouter_imagegen.models.operations import Response
 
-__all__ = ["DEFAULT_MODEL", "cli"]
-
-# Set by a command run with --json: its errors are JSON on stdout too.
-JSON_ERRORS = {"enabled": False}
-
-
-def _stderr() -> Console:
-    from rich.console import Console
-
-    # rich honours NO_COLOR itself; no live widgets unless stderr is a terminal.
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+__all__ = ["DEFAULT_MODEL", "JSON_ERRORS", "cli"]
 
 
 def _describe(image: GeneratedImage, path: Path) -> str:
     """What was saved: the image's format and size, and the file's bytes."""
     size = f"{image.width}x{image.height}" if image.width is not None else "size unknown"
     return f"{image.media_type}, {size}, {path.stat().st_size:,} bytes"
-
-
-def _partial_name(image: GeneratedImage, index: int) -> str:
-    from openrouter_imagegen.images import safe_filename
-
-    stem = image.call_id or "image"
-    return safe_filename(stem, image.extension, suffix=f".partial-{index}")
 
 
 def _results(response: Response, images: list[GeneratedImage], paths: list[Path]) -> dict[str, Any]:
@@ -164,7 +148,7 @@ def _stream(
                             else partials_to.parent
                         )
                         directory.mkdir(parents=True, exist_ok=True)
-                        name = _partial_name(image, preview.partial_image_index)
+                        name = partial_name(image, preview.partial_image_index)
                         path = image.save(directory / name, overwrite=True)
                         message += f" (saved {path})"
                     if not live:
@@ -265,7 +249,7 @@ def _run_generation(prompt: str, kwargs: dict[str, Any], previous: Any = None) -
         "check_parameters": not kwargs.pop("no_check"),
         **options,
     }
-    console = _stderr()
+    console = stderr()
     with explained(connection["base_url"]), make_client(connection, record=save_response) as client:
         if stream:
             streamed = {**request, "partial_images": partial_images}
@@ -455,7 +439,7 @@ def demo(output: Path) -> None:
     from openrouter_imagegen.emulator import run
     from openrouter_imagegen.images import save_all
 
-    console = _stderr()
+    console = stderr()
     prompt = "a lighthouse on a cliff at dusk, watercolour"
     model = "openai/gpt-image-1"  # on the emulator's Image API, with streamed previews
     with run() as base_url, ImageClient(base_url=base_url, api_key="") as client:
@@ -478,8 +462,9 @@ def demo(output: Path) -> None:
 # Registered last: these commands import this module's helpers.
 from openrouter_imagegen.cli._batch_command import batch  # noqa: E402
 from openrouter_imagegen.cli._catalogue_commands import estimate, models  # noqa: E402
+from openrouter_imagegen.cli._compare_command import compare  # noqa: E402
 from openrouter_imagegen.cli._gallery_command import gallery  # noqa: E402
 from openrouter_imagegen.cli._saved_commands import extract, inspect  # noqa: E402
 
-for _command in (batch, estimate, extract, gallery, inspect, models):
+for _command in (batch, compare, estimate, extract, gallery, inspect, models):
     cli.add_command(_command)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -42,7 +43,7 @@ from openrouter_imagegen._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
-from openrouter_imagegen.images import safe_filename, write_atomic
+from openrouter_imagegen.images import GeneratedImage, safe_filename
 
 __all__ = [
     "INDEX_NAME",
@@ -79,6 +80,7 @@ _OPTION_FIELDS = {
 }
 _LINE_FIELDS = {"prompt", "id", "model", *_OPTION_FIELDS}
 _NO_OPTIONS: Mapping[str, Any] = {}
+_HOW_SENT = ("endpoint", "check_parameters")  # options of the request, not of the image
 _SLUG_CHARS = 40
 _RATE_LIMIT_RETRIES = 10  # per item, after the client's own retries gave up
 _TICK_SECONDS = 1.0  # how often progress is reported while nothing finishes
@@ -467,7 +469,7 @@ class _Paid:
 
     key: str
     files: list[str]
-    images: list[bytes]
+    images: list[GeneratedImage]  # with their provenance, embedded as they are written
     usage: Any
     cost: float | None
     generation_id: str | None
@@ -487,10 +489,20 @@ class _Writer:
     `sqlite3.Error` for its group); `notify` is called after each group.
     """
 
-    def __init__(self, directory: Path, manifest: Manifest, notify: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        manifest: Manifest,
+        notify: Callable[[], None],
+        *,
+        metadata: bool,
+        sidecar: bool,
+    ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.notify = notify
+        self.metadata = metadata  # embed each image's provenance (else the bytes alone)
+        self.sidecar = sidecar  # and also write it beside, as NAME.json
         self.settled: collections.deque[tuple[str, Exception | None]] = collections.deque()
         self.waiting: list[_Paid | None] = []  # None: stop once the rest is done
         self.changed = threading.Condition()
@@ -538,8 +550,18 @@ class _Writer:
         written = []
         for paid in group:
             try:
-                for name, data in zip(paid.files, paid.images, strict=True):
-                    write_atomic(self.directory / name, data, overwrite=True)
+                for name, image in zip(paid.files, paid.images, strict=True):
+                    target = self.directory / name
+                    if target.is_dir():  # `save` would write into it; this name is the file's
+                        raise IsADirectoryError(
+                            errno.EISDIR, "a directory stands where the image goes", str(target)
+                        )
+                    image.save(
+                        target,
+                        overwrite=True,
+                        metadata=self.metadata,
+                        sidecar=self.sidecar,
+                    )
             except Exception as exc:  # that item's failure alone
                 outcomes.append((paid.key, exc))
             else:
@@ -692,6 +714,8 @@ class _Engine:
         estimate: Callable[[BatchItem], float | None] | None,
         report: BatchReport,
         on_progress: Callable[[BatchReport], None],
+        metadata: bool,
+        sidecar: bool,
     ) -> None:
         self.directory = directory
         self.manifest = manifest
@@ -710,7 +734,13 @@ class _Engine:
         self.storing: dict[str, tuple[BatchItem, int]] = {}  # answers with the writer: images
         self.woken = asyncio.Event()  # an answer arrived, a task ended, or the writer wrote
         self.loop = asyncio.get_running_loop()
-        self.writer = _Writer(directory, Manifest(manifest.path), self._wake_from_the_writer)
+        self.writer = _Writer(
+            directory,
+            Manifest(manifest.path),
+            self._wake_from_the_writer,
+            metadata=metadata,
+            sidecar=sidecar,
+        )
         self.retries: list[tuple[float, int, BatchItem]] = []  # heap by due time, then line
         self.requeued: dict[str, int] = {}
         self.highest_cost = 0.0  # the estimate of an item with none of its own
@@ -860,6 +890,7 @@ class _Engine:
 
     async def _generate(self, item: BatchItem) -> None:
         assert item.prompt is not None
+        started = time.monotonic()
         try:
             response = await self.client.generate(item.prompt, model=item.model, **item.options)
         except asyncio.CancelledError:  # interrupted while waiting for the answer
@@ -875,16 +906,20 @@ class _Engine:
         self.highest_cost = max(self.highest_cost, cost or 0.0)
         usage_data = usage.to_dict() if usage is not None else None
         self.report.tokens += (usage_data or {}).get("total_tokens") or 0
+        latency = round(time.monotonic() - started, 3)
         images = response.images(strict=True)
         if not images:
             raise ImagegenError("the response held no image")
+        for image in images:  # how long it took goes with it (the gallery shows it)
+            if image.provenance is not None:
+                extra = {**image.provenance.extra, "latency_s": latency}
+                image.provenance = dataclasses.replace(image.provenance, extra=extra)
         files = [_file_name(item, index, image.extension) for index, image in enumerate(images)]
         # Paid: the writer thread finishes it, also when the run is interrupted now.
         self.storing[item.key] = (item, len(files))
         self.writer.put(
             _Paid(
-                item.key, files, [image.data for image in images], usage_data, cost,
-                response.generation_id,
+                item.key, files, images, usage_data, cost, response.generation_id,
             )
         )  # fmt: skip
 
@@ -942,6 +977,7 @@ def _index_entry(item: BatchItem, manifest: Manifest) -> dict[str, Any]:
         "key": item.key,
         "prompt": item.prompt,
         "model": item.model,
+        "options": {k: v for k, v in item.options.items() if k not in _HOW_SENT},
         "files": [],
         "status": "pending",
         "cost_usd": None,
@@ -1001,6 +1037,8 @@ async def run_batch(
     rate: float | None = None,
     budget: float | None = None,
     estimate: Callable[[BatchItem], float | None] | None = None,
+    metadata: bool = True,
+    sidecar: bool = False,
 ) -> BatchReport:
     """Generate every item of the prompts file `source` not yet done, into `directory`.
 
@@ -1014,7 +1052,8 @@ async def run_batch(
     Raises `BlockingIOError` when another run holds the directory, and
     `ImagegenError` when the manifest is unusable. `report` is filled in
     place and also returned; `DIR/index.jsonl` is rewritten at the end,
-    also when the run is cancelled.
+    also when the run is cancelled. Each image carries its provenance (and its
+    latency) unless `metadata=False`; `sidecar=True` also writes it beside.
     """
     started = time.monotonic()
     report.total = count_items(source)
@@ -1028,7 +1067,7 @@ async def run_batch(
                 source, directory, manifest, client=client, default_model=default_model,
                 default_options=default_options or {},
                 concurrency=concurrency, rate=rate, budget=budget, estimate=estimate,
-                report=report, on_progress=on_progress,
+                report=report, on_progress=on_progress, metadata=metadata, sidecar=sidecar,
             )  # fmt: skip
             try:
                 await engine.run()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openrouter_imagegen.cli._app import JSON_ERRORS, _stderr
+from openrouter_imagegen.cli._console import JSON_ERRORS, stderr
 from openrouter_imagegen.cli._options import (
     client_options as connection_settings,
 )
@@ -69,6 +69,19 @@ def _estimator(client: ImageClient) -> Callable[[BatchItem], float | None]:
         return client.estimate_cost(item.prompt or "", model=item.model, **options).high
 
     return estimate
+
+
+def _gallery(output: Path) -> None:
+    """OUTPUT/index.html, to look at the results; a failure here costs no image."""
+    from openrouter_imagegen._exceptions import ImagegenError
+    from openrouter_imagegen.gallery import write_gallery
+
+    try:
+        page = write_gallery(output)
+    except (ImagegenError, OSError) as exc:
+        click.echo(f"warning: no gallery written: {exc}", err=True)
+        return
+    click.echo(f"gallery: {page}")
 
 
 def _finished(report: BatchReport) -> int:
@@ -151,6 +164,13 @@ def _print_plan(plan: BatchPlan, estimated: bool) -> None:
     show_default=True,
     help="Print the item count and estimated cost; send no request, write nothing.",
 )
+@click.option(
+    "--no-metadata",
+    is_flag=True,
+    help="Save the image bytes alone, without the provenance embedded by default.",
+)
+@click.option("--sidecar", is_flag=True, help="Also write each image's provenance to NAME.json.")
+@click.option("--no-gallery", is_flag=True, help="Do not write OUTPUT/index.html at the end.")
 @generation_options
 @connection_options
 def batch(
@@ -160,6 +180,9 @@ def batch(
     rate: float | None,
     budget: float | None,
     dry_run: bool,
+    no_metadata: bool,
+    sidecar: bool,
+    no_gallery: bool,
     **kwargs: Any,
 ) -> None:
     """Generate one image set per line of PROMPTS.jsonl into OUTPUT; rerun to resume.
@@ -205,7 +228,7 @@ def batch(
         _print_plan(found, True)
         return
 
-    console = _stderr()
+    console = stderr()
     progress = _batch_progress(console) if console.is_terminal else None
     task = None
     if progress is not None:
@@ -246,6 +269,7 @@ def batch(
                     default_options=defaults, concurrency=concurrency, report=report,
                     on_progress=on_progress, rate=rate, budget=budget,
                     estimate=_estimator(estimating) if budget is not None else None,
+                    metadata=not no_metadata, sidecar=sidecar,
                 )  # fmt: skip
 
     report = BatchReport()
@@ -270,6 +294,8 @@ def batch(
         if progress is not None:
             progress.stop()
     _summary(report, output)
+    if not no_gallery:
+        _gallery(output)
     if report.stopped is not None:
         prefix = "error: " if report.fatal else ""
         click.echo(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openrouter_imagegen.cli._app import JSON_ERRORS
+from openrouter_imagegen.cli._console import JSON_ERRORS
 from openrouter_imagegen.cli._options import (
     client_options,
     connection_options,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openrouter_imagegen._exceptions import ImagegenError
-from openrouter_imagegen.cli._app import _partial_name
+from openrouter_imagegen.cli._console import partial_name
 
 if TYPE_CHECKING:
     from openrouter_imagegen.images import GeneratedImage
@@ -89,7 +89,7 @@ def _extract_one(path: Path, output: Path, partials: bool, fetch: bool) -> tuple
             skipped.append(f"{where}: call {call.id}: {exc}")
     for event in saved.partials if partials else ():
         image = event.image()
-        name = _partial_name(image, event.partial_image_index)
+        name = partial_name(image, event.partial_image_index)
         _save_once(image, output / name)
         written += 1
     click.echo(f"{path}: {written} image(s) extracted, {len(skipped)} skipped")

@@ -242,6 +242,7 @@ def _render_all(spec: ImageRequest) -> list[Rendered]:
                 seed=spec.seed,
                 compression=spec.compression,
                 base=spec.input_image,
+                model=spec.model,
             ),
             spec.partial_images,
         )

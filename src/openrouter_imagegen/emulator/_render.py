@@ -52,6 +52,7 @@ class RenderSpec:
     seed: int | None = None
     compression: int | None = None  # the JPEG and WebP quality, 0 to 100, instead of `quality`'s
     base: bytes | None = None  # an encoded input image that the picture starts from
+    model: str = ""  # models draw differently, as real ones do: a comparison shows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ class _Design:
 
 def _design(spec: RenderSpec) -> _Design:
     """Colours and shapes from a hash of everything but the encoding, so the seed matters."""
-    seed = f"{spec.prompt}\0{spec.variant}\0{spec.context}"
+    seed = f"{spec.prompt}\0{spec.variant}\0{spec.context}\0{spec.model}"
     if spec.seed is not None:
         seed += f"\0{spec.seed}"
     digest = hashlib.sha256(seed.encode()).digest()
