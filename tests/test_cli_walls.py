@@ -169,7 +169,7 @@ def test_save_response_and_capture_feed_extract_and_inspect(server: str, tmp_pat
         "--endpoint", "responses", base_url=server,
     )  # fmt: skip
     streamed = cli(
-        "generate", "x", "-o", str(tmp_path / "b/"), *SMALL, "--stream", "--save-response",
+        "generate", "x", "-o", str(tmp_path / "b/"), *SMALL, "--stream", "--capture",
         str(capture), "--model", IMAGE_API, base_url=server,
     )  # fmt: skip
     assert plain.returncode == 0, plain.stderr

@@ -195,9 +195,11 @@ def _output_options(function: Any) -> Any:
         click.option("--save-partials", is_flag=True, help="With --stream: save each preview too."),
         click.option(
             "--save-response",
+            "--capture",
+            "save_response",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Save the server's raw answer (the body, or the event stream) to this file, "
-            "for `extract` and `inspect`.",
+            help="Save the server's raw answer to this file, for `extract` and `inspect`: "
+            "the body, or with --stream the event stream (--capture is the same option).",
         ),
         click.option(
             "--fetch",

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.metadata
 import json
 import math
 import re
@@ -68,9 +67,11 @@ _DISTRIBUTION = "openrouter-imagegen"
 
 @functools.cache
 def _default_generator() -> str:
+    import importlib.metadata  # costs ~5 ms: only when an image is first described
+
     try:
         version = importlib.metadata.version(_DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
+    except importlib.metadata.PackageNotFoundError:  # a source tree, not installed
         version = "unknown"
     return f"{_DISTRIBUTION} {version}"
 
