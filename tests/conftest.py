@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,23 @@ def client_for(kind: Kind) -> ClientFactory:
         return make_client(kind, base_url=base_url, default_headers=headers, **options)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def validate() -> Callable[..., None]:
+    """Validates an instance against the schema at a path of the 2026-08 reference spec
+    (`validate(body, "components", "schemas", "ImageEndpoint")`); skips without it."""
+    spec = load_reference_spec("openrouter-openapi-2026-08.yaml")
+    jsonschema = pytest.importorskip("jsonschema")
+    referencing = pytest.importorskip("referencing")
+    resource = referencing.Resource.from_contents(
+        spec, default_specification=referencing.jsonschema.DRAFT202012
+    )
+    registry = referencing.Registry().with_resource("urn:openrouter", resource)
+
+    def check(instance: Any, *where: str) -> None:
+        pointer = "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in where)
+        schema = {"$ref": f"urn:openrouter#{pointer}"}
+        jsonschema.Draft202012Validator(schema, registry=registry).validate(instance)
+
+    return check

@@ -13,7 +13,6 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from conftest import load_reference_spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -611,25 +610,6 @@ EVENT_SCHEMAS = {
     "image_generation.completed": "ImageGenCompletedEvent",
     "error": "ImageGenStreamErrorEvent",
 }
-
-
-@pytest.fixture(scope="module")
-def validate() -> Callable[..., None]:
-    """Validates an instance against the schema at a path in the 2026-08 spec."""
-    spec = load_reference_spec("openrouter-openapi-2026-08.yaml")
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
-    resource = referencing.Resource.from_contents(
-        spec, default_specification=referencing.jsonschema.DRAFT202012
-    )
-    registry = referencing.Registry().with_resource("urn:openrouter", resource)
-
-    def check(instance: Any, *where: str) -> None:
-        pointer = "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in where)
-        schema = {"$ref": f"urn:openrouter#{pointer}"}
-        jsonschema.Draft202012Validator(schema, registry=registry).validate(instance)
-
-    return check
 
 
 def test_everything_the_image_api_emits_validates_against_the_spec(
