@@ -305,3 +305,24 @@ def test_serve_refuses_an_unset_key_variable() -> None:
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "NO_SUCH_VARIABLE_HERE" in stderr
+
+
+def test_an_image_that_cannot_be_written_is_kept_elsewhere(server: str, tmp_path: Path) -> None:
+    import shutil
+
+    chattr = shutil.which("chattr")
+    target = tmp_path / "locked.png"
+    target.write_bytes(b"old")
+    # Immutable: the output check passes (it exists, --overwrite), the write after paying fails.
+    if chattr is None or subprocess.run([chattr, "+i", str(target)]).returncode != 0:
+        pytest.skip("chattr +i is not available here to make a write fail after the check")
+    try:
+        result = cli("generate", "x", "-o", str(target), "--overwrite", *SMALL, base_url=server)
+    finally:
+        subprocess.run([chattr, "-i", str(target)], check=True)
+    assert result.returncode == 1
+    clean(result)
+    assert "were kept as" in result.stderr
+    kept = Path(result.stderr.split("were kept as ")[1].strip().split(", ")[0])
+    assert kept.read_bytes().startswith(b"\x89PNG")  # the paid image, not lost
+    shutil.rmtree(kept.parent)
