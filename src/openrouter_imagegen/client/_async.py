@@ -256,7 +256,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
         """
         check_options(options)
         planned = await self._plan(prompt, model, endpoint, options, check_parameters)
-        return self._completed(await self._post(planned), planned, allow_no_image)
+        return planned.result(await self._post(planned), allow_no_image=allow_no_image)
 
     async def edit(
         self,
@@ -279,7 +279,7 @@ class AsyncImageClient(BaseClient[httpx.AsyncClient]):
             prompt, model, endpoint, options, check_parameters,
             previous=previous, images=images, use_previous_response_id=use_previous_response_id,
         )  # fmt: skip
-        return self._completed(await self._post(planned), planned, allow_no_image)
+        return planned.result(await self._post(planned), allow_no_image=allow_no_image)
 
     async def _post(self, planned: Planned) -> Response:
         request = self._post_request(planned.route, planned.body)

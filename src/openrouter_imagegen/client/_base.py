@@ -21,6 +21,7 @@ from openrouter_imagegen._exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    NoImageError,
     StreamError,
     ValidationError,
 )
@@ -28,7 +29,7 @@ from openrouter_imagegen.client._catalogue import Cache
 from openrouter_imagegen.client._options import GenerationOptions
 from openrouter_imagegen.client._outcome import no_image_error
 from openrouter_imagegen.client._retry import RetryPolicy, error_from_body
-from openrouter_imagegen.images import display_url
+from openrouter_imagegen.images import address_problem, display_url
 from openrouter_imagegen.models._base import decode_json
 from openrouter_imagegen.models.chat_models import ChatModel
 from openrouter_imagegen.models.events import ImageGenCallPartialImageEvent
@@ -86,10 +87,13 @@ def _checked_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _is_private_address(host: str) -> bool:
+def _is_private_host(host: str) -> bool:
+    """Whether `host` is this machine or a private network, by the downloads' own rule."""
+    if host == "localhost":
+        return True
     try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
+        return address_problem(ipaddress.ip_address(host)) is not None
+    except ValueError:  # a name: public, as far as can be told without resolving it
         return False
 
 
@@ -122,6 +126,24 @@ class Planned:
         """How many images were asked for."""
         n = self.record["options"].get("n")
         return n if isinstance(n, int) else 1
+
+    def result(
+        self,
+        response: Response,
+        *,
+        allow_no_image: bool,
+        partial_images: list[ImageGenCallPartialImageEvent] | None = None,
+    ) -> Response:
+        """`response`, knowing what was asked for; `NoImageError` when it completed
+        without any image, unless `allow_no_image`."""
+        response.generation_request = self.record
+        if not allow_no_image:
+            error = no_image_error(
+                response, requested=self.requested, partial_images=partial_images
+            )
+            if error is not None:
+                raise error
+        return response
 
 
 def plan_of(
@@ -186,6 +208,7 @@ class BaseClient(Generic[_Http]):
             base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
         )
         self._shown_base_url = display_url(self.base_url)
+        self._private_server = _is_private_host(httpx.URL(self.base_url).host)
         self.timeout = (
             DEFAULT_TIMEOUT
             if timeout is None
@@ -227,14 +250,12 @@ class BaseClient(Generic[_Http]):
         emulator, a gateway of your own) trusts result URLs there, and over
         http when that is how it talks to the server itself.
         """
-        url = httpx.URL(self.base_url)
-        local = url.host in ("localhost",) or _is_private_address(url.host)
         return {
             "fetch": True,
             "http_client": self._http,
             "timeout": self.timeout.read or 30.0,
-            "allow_private_hosts": local,
-            "allow_http": local and url.scheme == "http",
+            "allow_private_hosts": self._private_server,
+            "allow_http": self._private_server and self.base_url.startswith("http:"),
         }
 
     def _headers_for(self, *, stream: bool = False) -> dict[str, str]:
@@ -272,17 +293,6 @@ class BaseClient(Generic[_Http]):
                 expected="author/slug",
             )
         return f"/images/models/{quote(author, safe='')}/{quote(slug, safe='')}/endpoints"
-
-    @staticmethod
-    def _completed(response: Response, planned: Planned, allow_no_image: bool) -> Response:
-        """`response`, knowing what was asked for, unless it completed without any
-        image (`NoImageError`)."""
-        response.generation_request = planned.record
-        if not allow_no_image:
-            error = no_image_error(response, requested=planned.requested)
-            if error is not None:
-                raise error
-        return response
 
     @staticmethod
     def _now() -> float:
@@ -383,19 +393,15 @@ class BaseStream(Generic[_Client]):
 
     def _finished(self, pipeline: ResponseStream) -> Response:
         """The final response, or the error of one that completed without an image."""
+        assert self._planned is not None  # a stream finishes only once it was sent
         try:
-            final = pipeline.finish()
-        except StreamError as exc:
+            final = self._planned.result(
+                pipeline.finish(),
+                allow_no_image=self._allow_no_image,
+                partial_images=list(pipeline.partial_images),
+            )
+        except (StreamError, NoImageError) as exc:
             raise self._failed(exc) from None
-        error = None
-        if self._planned is not None:
-            final.generation_request = self._planned.record
-        if not self._allow_no_image and self._planned is not None:
-            partials = list(pipeline.partial_images)
-            requested = self._planned.requested
-            error = no_image_error(final, requested=requested, partial_images=partials)
-        if error is not None:
-            raise self._failed(error)
         self._final = final
         return final
 

@@ -258,7 +258,7 @@ class ImageClient(BaseClient[httpx.Client]):
         """
         check_options(options)
         planned = self._plan(prompt, model, endpoint, options, check_parameters)
-        return self._completed(self._post(planned), planned, allow_no_image)
+        return planned.result(self._post(planned), allow_no_image=allow_no_image)
 
     def edit(
         self,
@@ -281,7 +281,7 @@ class ImageClient(BaseClient[httpx.Client]):
             prompt, model, endpoint, options, check_parameters,
             previous=previous, images=images, use_previous_response_id=use_previous_response_id,
         )  # fmt: skip
-        return self._completed(self._post(planned), planned, allow_no_image)
+        return planned.result(self._post(planned), allow_no_image=allow_no_image)
 
     def _post(self, planned: Planned) -> Response:
         request = self._post_request(planned.route, planned.body)

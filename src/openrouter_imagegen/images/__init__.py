@@ -18,7 +18,12 @@ from openrouter_imagegen._exceptions import (
 )
 from openrouter_imagegen._public import publish
 from openrouter_imagegen.images._decode import b64decode_lenient, parse_data_url
-from openrouter_imagegen.images._fetch import afetch_image_bytes, display_url, fetch_image_bytes
+from openrouter_imagegen.images._fetch import (
+    address_problem,
+    afetch_image_bytes,
+    display_url,
+    fetch_image_bytes,
+)
 from openrouter_imagegen.images._files import safe_filename, write_atomic
 from openrouter_imagegen.images._image import (
     DownloadOptions,
@@ -43,6 +48,7 @@ from openrouter_imagegen.images._save import is_directory_destination, save_all
 from openrouter_imagegen.images._sniff import dimensions, sniff_media_type, svg_has_active_content
 
 __all__ = [
+    "address_problem",
     "DownloadOptions",
     "GeneratedImage",
     "ImageMetadata",
