@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _cli import run_cli
 from conftest import DATA
 
 pytest.importorskip("click")
@@ -33,19 +34,7 @@ def server() -> Iterator[str]:
 def cli(
     *args: str, base_url: str | None = None, key: str | None = KEY, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
-    env["NO_COLOR"] = "1"
-    if key is not None:
-        env["OPENROUTER_API_KEY"] = key
-    if base_url is not None:
-        env["OPENROUTER_BASE_URL"] = base_url
-    return subprocess.run(
-        [sys.executable, "-m", "openrouter_imagegen.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+    return run_cli(*args, base_url=base_url, key=key, timeout=timeout)
 
 
 # -- generate -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _cli import run_cli
 
 pytest.importorskip("starlette")
 pytest.importorskip("click")
@@ -35,21 +36,7 @@ def cli(
     stdin: str | None = None,
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
-    env["NO_COLOR"] = "1"
-    if key is not None:
-        env["OPENROUTER_API_KEY"] = key
-    if base_url is not None:
-        env["OPENROUTER_BASE_URL"] = base_url
-    return subprocess.run(
-        [sys.executable, "-m", "openrouter_imagegen.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        cwd=cwd,
-        timeout=120,
-    )
+    return run_cli(*args, base_url=base_url, key=key, stdin=stdin, cwd=cwd)
 
 
 def clean(result: subprocess.CompletedProcess[str]) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _cli import run_cli
 
 pytest.importorskip("starlette")
 Image = pytest.importorskip("PIL.Image")
@@ -29,15 +28,7 @@ def server() -> Iterator[str]:
 
 
 def cli(*args: str, base_url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
-    env |= {"OPENROUTER_BASE_URL": base_url, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "openrouter_imagegen.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, base_url=base_url)
 
 
 @pytest.mark.parametrize(
